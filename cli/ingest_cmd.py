@@ -1,0 +1,65 @@
+"""`undertow ingest PATH...`"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from undertow.cli.common import HomeOption, JsonOption, err_console, fail, is_terminal, print_json, settings_for, user_errors
+from undertow.cli.progress import FileProgress
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field or not column:
+            raise fail(f"--map expects FIELD=COLUMN (for example text=Description), got {pair!r}")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .jsonl .csv .eml .mbox .txt .md")],
+    home: HomeOption = None,
+    account: Annotated[str | None, typer.Option(help="Account id for inputs that do not say (notes, emails).")] = None,
+    column_map: Annotated[list[str], typer.Option("--map", help="CSV column for a field, FIELD=COLUMN; repeatable.")] = [],
+    own_domain: Annotated[list[str], typer.Option(help="Your company's e-mail domain(s), so the customer side is found.")] = [],
+    backend: Annotated[str, typer.Option(help="Classifier: local (offline), llm or hybrid.")] = "local",
+    as_json: JsonOption = False,
+) -> None:
+    """Read exports into the store: idempotent, incremental and safe to re-run after a crash."""
+    from undertow.extractor.backends import make_classifier
+    from undertow.ingest.pipeline import Ingestor
+    from undertow.ingest.sources import ReadOptions
+    from undertow.store.home import Home
+
+    settings = settings_for(home)
+    options = ReadOptions(
+        defaults={"account_id": account} if account else {},
+        column_map=parse_mapping(column_map),
+        own_domains={d.lower() for d in own_domain},
+    )
+    with user_errors():
+        classifier = make_classifier(backend, settings)
+        with FileProgress("Ingesting", enabled=is_terminal()) as progress:
+            ingestor = Ingestor(
+                Home(settings),
+                classifier,
+                on_progress=progress.update,
+                on_failure=lambda failure: err_console.print(f"[yellow]rejected[/] {failure}", highlight=False, soft_wrap=True),
+            )
+            summary = ingestor.run(paths, options)
+    if as_json:
+        print_json(summary.as_dict())
+    else:
+        err_console.print(
+            f"read {summary.read}, new {summary.new}, updated {summary.updated}, skipped {summary.skipped}, "
+            f"failed {summary.failed}, flagged {summary.flagged} in {summary.seconds:.1f}s"
+            + (f"; bad input quarantined in {settings.resolved_home / 'quarantine'}" if summary.failed else ""),
+            highlight=False,
+        )
+    # cron reads the exit code: 1 means some input was rejected, the rest is stored.
+    raise typer.Exit(1 if summary.failed else 0)

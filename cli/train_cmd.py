@@ -1,0 +1,50 @@
+"""`undertow train`"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from undertow.cli.common import HomeOption, JsonOption, err_console, print_json, settings_for, user_errors
+
+
+def train(
+    data: Annotated[list[Path], typer.Option("--data", help="Extra labelled JSONL to train on (repeatable).")] = [],
+    dev: Annotated[Path | None, typer.Option(help="Development set that calibrates thresholds (default: the bundled one).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the model (default: HOME/models/local.npz).")] = None,
+    no_bundled: Annotated[bool, typer.Option("--no-bundled", help="Train only on --data, not on the bundled training set.")] = False,
+    no_feedback: Annotated[bool, typer.Option("--no-feedback", help="Ignore CSM feedback stored in the home folder.")] = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the offline classifier on the bundled set, your own labelled data and CSM feedback."""
+    from undertow.eval.datasets import bundled_path, load_documents
+    from undertow.extractor.embedding import local_embedder
+    from undertow.extractor.feedback import feedback_examples
+    from undertow.extractor.local import user_model_path
+    from undertow.extractor.training import train_model
+    from undertow.prompts import signal_names
+    from undertow.store.records import RecordStore
+
+    settings = settings_for(home)
+    with user_errors():
+        signals = signal_names()
+        train_docs = [] if no_bundled else load_documents(bundled_path("train"), labelled=True)
+        for path in data:
+            train_docs += load_documents(path, labelled=True)
+        dev_docs = load_documents(dev or bundled_path("dev"), labelled=True)
+        unknown = sorted({label for doc in train_docs for label in doc.labels or []} - set(signals))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not defined in signals.yaml; add them to {settings.resolved_home / 'signals.yaml'}")
+        embedder = local_embedder()
+        examples = [] if no_feedback else feedback_examples(RecordStore(settings.sqlite_url), embedder)
+        err_console.print(f"training on {len(train_docs)} documents + {len(examples)} from feedback, {len(signals)} signals ...")
+        model, report = train_model(train_docs, dev_docs, signals, embedder, feedback_examples=examples)
+        target = out or user_model_path()
+        model.save(target)
+    if as_json:
+        print_json({**report.__dict__, "path": str(target)})
+    else:
+        err_console.print(f"model {report.version} -> {target} ({report.seconds}s); thresholds {report.thresholds}")

@@ -1,0 +1,70 @@
+"""Labelled sets in the SIGNALS.md format: load them, and check them against the contract."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from undertow.documents import Document
+
+BUNDLED_SPLITS = ("train", "dev", "test")
+
+
+class DatasetError(ValueError):
+    pass
+
+
+def bundled_path(split: str) -> Path:
+    """`train`, `dev` or `test`: the labelled sets that ship with the package."""
+    if split not in BUNDLED_SPLITS:
+        raise ValueError(f"unknown split {split!r}: one of {', '.join(BUNDLED_SPLITS)}")
+    return Path(str(resources.files("undertow.eval").joinpath(f"data/{split}.jsonl")))
+
+
+def load_documents(path: Path, labelled: bool) -> list[Document]:
+    """Every line a Document; a bad line stops the load with `file:line: reason`, since a
+    scored set with silently missing lines would report a wrong figure."""
+    docs: list[Document] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                doc = Document.model_validate(raw)
+            except (json.JSONDecodeError, ValidationError) as error:
+                raise DatasetError(f"{path}:{line_no}: {_first_error(error)}") from None
+            if labelled:
+                problem = contract_problem(doc)
+                if problem:
+                    raise DatasetError(f"{path}:{line_no}: {problem}")
+            docs.append(doc)
+    return docs
+
+
+def contract_problem(doc: Document, signals: set[str] | None = None) -> str | None:
+    """Why a labelled document breaks the contract, or None."""
+    if doc.labels is None or doc.evidence is None:
+        return "a labelled set needs 'labels' and 'evidence' on every line"
+    if signals is not None and set(doc.labels) - signals:
+        return f"unknown labels {sorted(set(doc.labels) - signals)}"
+    if set(doc.evidence) != set(doc.labels):
+        return f"evidence keys {sorted(doc.evidence)} do not match labels {sorted(doc.labels)}"
+    for signal, quotes in doc.evidence.items():
+        if not quotes:
+            return f"no evidence for {signal}"
+        for quote in quotes:
+            if quote not in doc.text:
+                return f"evidence for {signal} is not a verbatim substring of the text: {quote[:60]!r}"
+    return None
+
+
+def _first_error(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "line"
+        return f"{where}: {first['msg']}"
+    return f"not valid JSON ({error})"

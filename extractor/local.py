@@ -1,0 +1,140 @@
+"""The offline classifier: a small head over sentence embeddings, max-pooled to the document.
+
+Each sentence gets a score per signal; a document carries a signal when its best sentence passes
+that signal's calibrated threshold, and that sentence is the verbatim evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from undertow.extractor.results import Classification, Evidence, SignalFlag
+from undertow.extractor.sentences import EmbeddedText
+from undertow.settings import home_from_env
+
+BUNDLED_MODEL = "model/local.npz"
+MAX_EVIDENCE = 2
+
+
+def sentence_features(vectors: np.ndarray, context: str) -> np.ndarray:
+    """Features of each sentence. 'window' adds the mean of its neighbours, so a terse 'ok.' or
+    a pronoun ('she is leaving') is read with what surrounds it."""
+    if context == "none":
+        return vectors
+    if context == "window":
+        padded = np.vstack([np.zeros_like(vectors[:1]), vectors, np.zeros_like(vectors[:1])])
+        neighbours = (padded[:-2] + padded[2:]) / 2.0
+        return np.hstack([vectors, neighbours])
+    if context == "doc":
+        mean = np.broadcast_to(vectors.mean(axis=0, keepdims=True), vectors.shape)
+        return np.hstack([vectors, mean])
+    raise ValueError(f"unknown context mode {context!r}")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+@dataclass
+class LocalModel:
+    signals: list[str]
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    thresholds: np.ndarray
+    embed_model: str
+    context: str = "window"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.meta.get("version", "untrained")
+
+    def sentence_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """(sentences x signals) probabilities; a ReLU network whose last layer is per-signal logistic."""
+        hidden = sentence_features(vectors.astype(np.float32), self.context)
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            hidden = hidden @ w + b
+            if layer < len(self.weights) - 1:
+                hidden = np.maximum(hidden, 0.0)
+        return _sigmoid(hidden)
+
+    def classify(self, doc_id: str, embedded: EmbeddedText) -> Classification:
+        scores = self.sentence_scores(embedded.vectors)
+        doc_scores = scores.max(axis=0)
+        flags = []
+        for k, signal in enumerate(self.signals):
+            if doc_scores[k] < self.thresholds[k]:
+                continue
+            ranked = np.argsort(-scores[:, k])[:MAX_EVIDENCE]
+            chosen = [i for i in ranked if scores[i, k] >= self.thresholds[k]]
+            evidence = [
+                Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
+                for i in sorted(chosen)
+            ]
+            flags.append(SignalFlag(signal=signal, confidence=_calibrated(doc_scores[k], self.thresholds[k]), evidence=evidence))
+        confidence = {signal: _calibrated(doc_scores[k], self.thresholds[k]) for k, signal in enumerate(self.signals)}
+        return Classification(doc_id=doc_id, flags=flags, confidence=confidence, backend="local", model_version=self.version)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"w{i}": w for i, w in enumerate(self.weights)} | {f"b{i}": b for i, b in enumerate(self.biases)}
+        header = {
+            "signals": self.signals,
+            "thresholds": [float(t) for t in self.thresholds],
+            "embed_model": self.embed_model,
+            "context": self.context,
+            "layers": len(self.weights),
+            "meta": self.meta,
+        }
+        # float16 halves the file; the scores move by less than 1e-3.
+        np.savez_compressed(
+            path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **{k: v.astype(np.float16) for k, v in arrays.items()}
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "LocalModel":
+        with np.load(path) as data:
+            header = json.loads(bytes(data["header"]).decode())
+            weights = [data[f"w{i}"].astype(np.float32) for i in range(header["layers"])]
+            biases = [data[f"b{i}"].astype(np.float32) for i in range(header["layers"])]
+        return cls(
+            signals=header["signals"],
+            weights=weights,
+            biases=biases,
+            thresholds=np.asarray(header["thresholds"], dtype=np.float32),
+            embed_model=header["embed_model"],
+            context=header["context"],
+            meta=header["meta"],
+        )
+
+
+def _calibrated(score: float, threshold: float) -> float:
+    """Map a raw score onto 0..1 so that the signal's threshold sits at 0.5 for every signal."""
+    score, threshold = float(score), float(min(max(threshold, 1e-6), 1 - 1e-6))
+    if score < threshold:
+        return round(0.5 * score / threshold, 4)
+    return round(0.5 + 0.5 * (score - threshold) / (1 - threshold), 4)
+
+
+def user_model_path() -> Path:
+    return home_from_env() / "models" / "local.npz"
+
+
+def bundled_model_path() -> Path:
+    return Path(str(resources.files("undertow.extractor").joinpath(BUNDLED_MODEL)))
+
+
+def load_local_model(path: Path | None = None) -> LocalModel:
+    """The model `undertow train` made for this home, else the one shipped in the package."""
+    for candidate in [path] if path else [user_model_path(), bundled_model_path()]:
+        if candidate is not None and candidate.exists():
+            return LocalModel.load(candidate)
+    raise FileNotFoundError(
+        f"no local classifier at {path or bundled_model_path()}: run `undertow train` to build one"
+    )

@@ -1,0 +1,47 @@
+"""Documents as sentences with vectors: the unit the local classifier scores and quotes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from undertow.extractor.embedding import Embedder
+from undertow.text import Sentence, split_sentences
+
+
+@dataclass
+class EmbeddedText:
+    text: str
+    sentences: list[Sentence]
+    vectors: np.ndarray  # one row per sentence
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in self.sentences]
+
+    @classmethod
+    def from_spans(cls, text: str, spans: list[tuple[int, int]], vectors: np.ndarray) -> "EmbeddedText":
+        return cls(text, [Sentence(a, b, text[a:b]) for a, b in spans], vectors)
+
+
+def sentences_of(text: str) -> list[Sentence]:
+    return split_sentences(text) or [Sentence(0, len(text), text)]
+
+
+def embed_texts(texts: list[str], embedder: Embedder) -> list[EmbeddedText]:
+    """Split every text and embed all their sentences in one call (batching is where speed is)."""
+    split = [sentences_of(text) for text in texts]
+    flat = [s.text for sentences in split for s in sentences]
+    vectors = embedder.embed(flat)
+    out, offset = [], 0
+    for text, sentences in zip(texts, split):
+        out.append(EmbeddedText(text, sentences, vectors[offset : offset + len(sentences)]))
+        offset += len(sentences)
+    return out
+
+
+def document_vector(embedded: EmbeddedText) -> np.ndarray:
+    """The document's vector for retrieval: the normalised mean of its sentences."""
+    mean = embedded.vectors.mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)

@@ -1,0 +1,166 @@
+"""`undertow train`: fit the local classifier's head and calibrate its thresholds.
+
+Sentences overlapping a gold evidence span are the positives of that signal; every other
+sentence of the training set is a negative. A CSM's rejection of a flag makes all sentences of
+that document negatives for that signal only (its other signals stay unknown, so are masked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from undertow.documents import Document
+from undertow.extractor.embedding import Embedder
+from undertow.extractor.local import LocalModel, sentence_features
+from undertow.extractor.sentences import EmbeddedText, embed_texts
+
+
+@dataclass
+class LabelledExample:
+    """A document with per-signal knowledge: labels/evidence where known, masked where not."""
+
+    doc: Document
+    known_signals: set[str] | None = None  # None: every signal is known (a fully labelled document)
+
+
+def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, mask), both (sentences x signals)."""
+    n, k = len(embedded.sentences), len(signals)
+    targets = np.zeros((n, k), dtype=np.float32)
+    mask = np.ones((n, k), dtype=bool)
+    evidence = example.doc.evidence or {}
+    for j, signal in enumerate(signals):
+        if example.known_signals is not None and signal not in example.known_signals:
+            mask[:, j] = False
+            continue
+        for quote in evidence.get(signal, []):
+            start = embedded.text.find(quote)
+            while start >= 0:
+                end = start + len(quote)
+                for i, sentence in enumerate(embedded.sentences):
+                    if sentence.start < end and start < sentence.end:
+                        targets[i, j] = 1.0
+                start = embedded.text.find(quote, start + 1)
+    return targets, mask
+
+
+def fit_head(
+    examples: list[LabelledExample],
+    signals: list[str],
+    embedder: Embedder,
+    context: str = "window",
+    regularisation: float = 1.0,
+) -> tuple[LocalModel, list[EmbeddedText]]:
+    embedded = embed_texts([e.doc.text for e in examples], embedder)
+    features, targets, masks = [], [], []
+    for example, emb in zip(examples, embedded):
+        y, m = sentence_targets(emb, example, signals)
+        features.append(sentence_features(emb.vectors, context))
+        targets.append(y)
+        masks.append(m)
+    x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
+    dim = x.shape[1]
+    weights = np.zeros((dim, len(signals)), dtype=np.float32)
+    biases = np.zeros(len(signals), dtype=np.float32)
+    for j, signal in enumerate(signals):
+        rows = m[:, j]
+        yj = y[rows, j]
+        if yj.sum() == 0 or yj.sum() == len(yj):
+            raise ValueError(f"signal {signal!r} needs both positive and negative examples to train (it has {int(yj.sum())} positive sentences)")
+        # Balanced weights: a signal is in perhaps 1 sentence of 40; unweighted it would never fire.
+        head = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=2000)
+        head.fit(x[rows], yj)
+        weights[:, j] = head.coef_[0]
+        biases[j] = head.intercept_[0]
+    model = LocalModel(
+        signals=list(signals),
+        weights=[weights],
+        biases=[biases],
+        thresholds=np.full(len(signals), 0.5, dtype=np.float32),
+        embed_model=embedder.name,
+        context=context,
+    )
+    return model, embedded
+
+
+def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list[EmbeddedText]) -> dict[str, float]:
+    """Per signal, the document-level threshold with the best F1 on a development set."""
+    doc_scores = np.array([model.sentence_scores(e.vectors).max(axis=0) for e in embedded])
+    thresholds: dict[str, float] = {}
+    for j, signal in enumerate(model.signals):
+        gold = np.array([signal in (d.labels or []) for d in docs])
+        if not gold.any():
+            thresholds[signal] = float(model.thresholds[j])
+            continue
+        candidates = np.unique(np.round(doc_scores[:, j], 4))
+        best = (-1.0, 0.5)
+        for threshold in candidates:
+            predicted = doc_scores[:, j] >= threshold
+            tp = float((predicted & gold).sum())
+            f1 = 2 * tp / max(float(predicted.sum() + gold.sum()), 1.0)
+            if f1 >= best[0]:  # ties go to the higher threshold: fewer false alarms for the same F1
+                best = (f1, float(threshold))
+        thresholds[signal] = best[1]
+    model.thresholds = np.array([thresholds[s] for s in model.signals], dtype=np.float32)
+    return thresholds
+
+
+def model_version(signals: list[str], train_docs: list[Document], context: str) -> str:
+    digest = hashlib.sha256()
+    for doc in train_docs:
+        digest.update(doc.content_hash.encode())
+        digest.update(",".join(sorted(doc.labels or [])).encode())
+    digest.update(",".join(signals).encode() + context.encode())
+    return f"local-{digest.hexdigest()[:12]}"
+
+
+@dataclass
+class TrainReport:
+    signals: list[str]
+    train_documents: int
+    train_sentences: int
+    dev_documents: int
+    feedback_documents: int
+    thresholds: dict[str, float]
+    version: str
+    seconds: float
+
+
+def train_model(
+    train_docs: list[Document],
+    dev_docs: list[Document],
+    signals: list[str],
+    embedder: Embedder,
+    feedback_examples: list[LabelledExample] = (),
+    context: str = "window",
+    regularisation: float = 1.0,
+) -> tuple[LocalModel, TrainReport]:
+    import time
+
+    started = time.perf_counter()
+    examples = [LabelledExample(doc) for doc in train_docs] + list(feedback_examples)
+    model, embedded = fit_head(examples, signals, embedder, context=context, regularisation=regularisation)
+    dev_embedded = embed_texts([d.text for d in dev_docs], embedder)
+    thresholds = calibrate_thresholds(model, dev_docs, dev_embedded)
+    model.meta = {
+        "version": model_version(signals, [e.doc for e in examples], context),
+        "train_documents": len(train_docs),
+        "feedback_documents": len(feedback_examples),
+        "dev_documents": len(dev_docs),
+        "regularisation": regularisation,
+    }
+    report = TrainReport(
+        signals=list(signals),
+        train_documents=len(train_docs),
+        train_sentences=sum(len(e.sentences) for e in embedded),
+        dev_documents=len(dev_docs),
+        feedback_documents=len(feedback_examples),
+        thresholds={k: round(v, 4) for k, v in thresholds.items()},
+        version=model.version,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    return model, report

@@ -1,0 +1,1 @@
+"""Reading exports (JSONL, CSV, .eml, .mbox, text/Markdown) into Documents."""

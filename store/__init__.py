@@ -1,0 +1,1 @@
+"""Where Undertow keeps what it has read: records in SQL, vectors in Chroma."""

@@ -1,0 +1,46 @@
+"""A home folder: the record store, the vector store and the embedding model that fills it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from undertow.extractor.embedding import Embedder, get_embedder
+from undertow.settings import Settings
+from undertow.store.records import RecordStore
+from undertow.store.vectors import VectorStore
+
+
+@dataclass
+class Home:
+    settings: Settings
+    _embedder: Embedder | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return self.settings.resolved_home
+
+    @cached_property
+    def records(self) -> RecordStore:
+        return RecordStore(self.settings.sqlite_url)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            llm = self.settings.llm
+            options = {}
+            if self.settings.embedding == "openai":
+                options = {"api_key": llm.api_key.get_secret_value() if llm.api_key else None, "base_url": llm.base_url}
+            self._embedder = get_embedder(self.settings.embedding, **options)
+        return self._embedder
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        return VectorStore(self.embedder.name, path=self.path / "chroma", url=self.settings.chroma_url)
+
+    @property
+    def quarantine_dir(self) -> Path:
+        folder = self.path / "quarantine"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder

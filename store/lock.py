@@ -1,0 +1,32 @@
+"""One writer at a time per home folder: a second nightly run waits for nobody and says why."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+
+class StoreBusy(RuntimeError):
+    pass
+
+
+@contextmanager
+def exclusive(home: Path, what: str):
+    lock_path = home / "undertow.lock"
+    owner_path = home / "undertow.lock.owner"
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        owner = owner_path.read_text().strip() if owner_path.exists() else "another process"
+        raise StoreBusy(
+            f"{home} is busy: {owner} holds the lock; wait for it to finish (the lock frees itself if that process dies)"
+        ) from None
+    try:
+        owner_path.write_text(f"`undertow {what}` (pid {os.getpid()})")
+        yield
+    finally:
+        lock.release()

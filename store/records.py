@@ -1,0 +1,220 @@
+"""The record store: documents, flags, runs, failures, feedback and score snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from undertow.store import schema
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class StoredDocument:
+    """What ingestion hands to the store for one document, with its sentence embeddings."""
+
+    row: dict
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray
+    flags: list[dict]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `status` read while a nightly run writes; a busy timeout rides out short locks.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def encode_vectors(vectors: np.ndarray) -> bytes:
+    return np.asarray(vectors, dtype=np.float16).tobytes()
+
+
+def decode_vectors(blob: bytes, dim: int) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float16).reshape(-1, dim).astype(np.float32)
+
+
+class RecordStore:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        schema.metadata.create_all(self.engine)
+
+    # --- documents -----------------------------------------------------------------------------
+    def known_versions(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """id -> (content_hash, embed_model) for the ids already stored."""
+        ids = list(ids)
+        found: dict[str, tuple[str, str]] = {}
+        with self.engine.connect() as conn:
+            for chunk_start in range(0, len(ids), 500):
+                chunk = ids[chunk_start : chunk_start + 500]
+                rows = conn.execute(
+                    select(schema.documents.c.id, schema.documents.c.content_hash, schema.documents.c.embed_model).where(
+                        schema.documents.c.id.in_(chunk)
+                    )
+                )
+                found.update({row.id: (row.content_hash, row.embed_model) for row in rows})
+        return found
+
+    def save_documents(self, batch: list[StoredDocument]) -> None:
+        """Insert or replace documents and their flags in one transaction: all or nothing."""
+        if not batch:
+            return
+        ids = [item.row["id"] for item in batch]
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.flags).where(schema.flags.c.doc_id.in_(ids)))
+            conn.execute(delete(schema.documents).where(schema.documents.c.id.in_(ids)))
+            conn.execute(
+                insert(schema.documents),
+                [
+                    {
+                        **item.row,
+                        "sentence_spans": json.dumps(item.spans),
+                        "sentence_vectors": encode_vectors(item.vectors),
+                    }
+                    for item in batch
+                ],
+            )
+            flag_rows = [flag for item in batch for flag in item.flags]
+            if flag_rows:
+                conn.execute(insert(schema.flags), flag_rows)
+
+    def replace_flags(self, doc_ids: list[str], flag_rows: list[dict]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(schema.flags).where(schema.flags.c.doc_id.in_(doc_ids)))
+            if flag_rows:
+                conn.execute(insert(schema.flags), flag_rows)
+
+    def iter_documents(self, account_id: str | None = None, with_vectors: bool = False) -> Iterator[dict]:
+        columns = [c for c in schema.documents.c if with_vectors or c.name not in ("sentence_vectors", "sentence_spans")]
+        query = select(*columns).order_by(schema.documents.c.date, schema.documents.c.id)
+        if account_id is not None:
+            query = query.where(schema.documents.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield dict(row._mapping)
+
+    def get_document(self, doc_id: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.documents).where(schema.documents.c.id == doc_id)).first()
+        return dict(row._mapping) if row else None
+
+    def flags(self, account_id: str | None = None) -> list[dict]:
+        query = (
+            select(schema.flags, schema.documents.c.date, schema.documents.c.source, schema.documents.c.subject)
+            .join(schema.documents, schema.documents.c.id == schema.flags.c.doc_id)
+            .order_by(schema.documents.c.date.desc())
+        )
+        if account_id is not None:
+            query = query.where(schema.flags.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        for row in rows:
+            row["evidence"] = json.loads(row["evidence"])
+        return rows
+
+    def accounts(self) -> list[dict]:
+        """Accounts seen in documents: id, name and document count."""
+        d = schema.documents.c
+        query = select(d.account_id, func.max(d.account_name).label("account_name"), func.count().label("documents")).group_by(
+            d.account_id
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    # --- runs and failures --------------------------------------------------------------------
+    def start_run(self, kind: str) -> int:
+        with self.engine.begin() as conn:
+            # A run still marked running was killed: say so instead of leaving it open forever.
+            conn.execute(
+                update(schema.runs).where(schema.runs.c.status == "running").values(status="interrupted")
+            )
+            result = conn.execute(insert(schema.runs).values(kind=kind, started_at=utcnow(), status="running"))
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str, counts: dict, seconds: float, detail: str = "") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(status=status, finished_at=utcnow(), seconds=seconds, detail=detail, **counts)
+            )
+
+    def record_failure(self, run_id: int, path: str, line: int | None, reason: str, raw: str = "") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.failures).values(run_id=run_id, path=path, line=line, reason=reason, raw=raw[:20000]))
+
+    def last_runs(self, limit: int = 5) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.runs).order_by(schema.runs.c.id.desc()).limit(limit))
+            return [dict(row._mapping) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            def count(table, column=None) -> int:
+                expr = func.count(func.distinct(column)) if column is not None else func.count()
+                return int(conn.execute(select(expr).select_from(table)).scalar_one())
+
+            return {
+                "documents": count(schema.documents),
+                "accounts": count(schema.documents, schema.documents.c.account_id),
+                "flags": count(schema.flags),
+                "flagged_documents": count(schema.flags, schema.flags.c.doc_id),
+                "feedback": count(schema.feedback),
+                "failures": count(schema.failures),
+            }
+
+    def embed_models(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(select(func.distinct(schema.documents.c.embed_model)))]
+
+    # --- feedback -------------------------------------------------------------------------------
+    def add_feedback(self, doc_id: str, signal: str, present: bool, author: str = "") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(schema.feedback).where(schema.feedback.c.doc_id == doc_id, schema.feedback.c.signal == signal)
+            )
+            conn.execute(
+                insert(schema.feedback).values(doc_id=doc_id, signal=signal, present=present, author=author, created_at=utcnow())
+            )
+
+    def feedback(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(select(schema.feedback))]
+
+    # --- score snapshots ------------------------------------------------------------------------
+    def save_snapshots(self, rows: list[dict]) -> None:
+        """One snapshot per account and day: a second run the same day replaces the first."""
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            for row in rows:
+                conn.execute(
+                    delete(schema.score_snapshots).where(
+                        schema.score_snapshots.c.account_id == row["account_id"],
+                        schema.score_snapshots.c.as_of == row["as_of"],
+                    )
+                )
+            conn.execute(insert(schema.score_snapshots), rows)
+
+    def snapshots(self, account_id: str | None = None, before: dt.datetime | None = None) -> list[dict]:
+        query = select(schema.score_snapshots).order_by(schema.score_snapshots.c.as_of)
+        if account_id is not None:
+            query = query.where(schema.score_snapshots.c.account_id == account_id)
+        if before is not None:
+            query = query.where(schema.score_snapshots.c.as_of < before)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]

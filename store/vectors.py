@@ -1,0 +1,83 @@
+"""Document vectors in Chroma: embedded on disk by default, a Chroma server when configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+
+def collection_name(embed_model: str) -> str:
+    """One collection per embedding model, so a change of model never mixes vector spaces."""
+    slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embed_model).strip("-_")
+    return f"documents_{slug}"[:63]
+
+
+def day_number(value: dt.datetime | None) -> int:
+    """Dates as yyyymmdd integers: Chroma filters compare numbers, not strings."""
+    return int(value.strftime("%Y%m%d")) if value else 0
+
+
+class VectorStore:
+    def __init__(self, embed_model: str, path: Path | None = None, url: str | None = None):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if url:
+            parsed = urlparse(url)
+            self.client = chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 8000,
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+            self.location = url
+        else:
+            assert path is not None, "an embedded store needs a folder"
+            self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self.location = str(path)
+        self.embed_model = embed_model
+        self.collection = self.client.get_or_create_collection(
+            collection_name(embed_model), metadata={"hnsw:space": "cosine", "embed_model": embed_model}
+        )
+
+    def upsert(self, rows: list[dict], vectors: np.ndarray) -> None:
+        if not rows:
+            return
+        self.collection.upsert(
+            ids=[row["id"] for row in rows],
+            embeddings=np.asarray(vectors, dtype=np.float32),
+            documents=[row["text"] for row in rows],
+            metadatas=[
+                {
+                    "account_id": row["account_id"],
+                    "source": row["source"],
+                    "language": row["language"] or "",
+                    "date": day_number(row["date"]),
+                    "embed_model": self.embed_model,
+                }
+                for row in rows
+            ],
+        )
+
+    def search(
+        self, vector: np.ndarray, k: int = 5, account_id: str | None = None, since: dt.datetime | None = None
+    ) -> list[tuple[str, float]]:
+        """(document id, cosine similarity) of the nearest documents, best first."""
+        conditions = []
+        if account_id is not None:
+            conditions.append({"account_id": account_id})
+        if since is not None:
+            conditions.append({"date": {"$gte": day_number(since)}})
+        where = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else None)
+        result = self.collection.query(
+            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where, include=["distances"]
+        )
+        return [(doc_id, 1.0 - float(distance)) for doc_id, distance in zip(result["ids"][0], result["distances"][0])]
+
+    def count(self) -> int:
+        return self.collection.count()

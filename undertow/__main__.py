@@ -1,0 +1,3 @@
+from undertow.cli.app import main
+
+main()

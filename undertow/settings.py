@@ -1,0 +1,83 @@
+"""Configuration from the environment and an optional `config.toml` in the home folder.
+
+Nothing is read at import time: commands call `load_settings()` so tests can point
+`UNDERTOW_HOME` at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+DEFAULT_HOME = Path("~/.undertow")
+
+
+def home_from_env() -> Path:
+    return Path(os.environ.get("UNDERTOW_HOME") or DEFAULT_HOME).expanduser()
+
+
+class LLMSettings(BaseSettings):
+    """An OpenAI-compatible endpoint: OpenAI, Azure, vLLM, Ollama, llama.cpp server."""
+
+    model_config = SettingsConfigDict(env_prefix="UNDERTOW_LLM_", extra="ignore")
+
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "UNDERTOW_LLM_API_KEY"))
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "UNDERTOW_LLM_BASE_URL"))
+    model: str = "gpt-4o-mini"
+    temperature: float = 0.0
+    timeout_s: float = 60.0
+    max_retries: int = Field(default=4, ge=0)
+    max_concurrency: int = Field(default=4, ge=1)
+    max_cost_usd: float | None = Field(default=None, description="stop sending documents once a run's estimated cost passes this")
+    input_cost_per_mtok: float = 0.15
+    output_cost_per_mtok: float = 0.60
+    # json_schema suits OpenAI, vLLM, llama.cpp and Ollama; function_calling is the fallback for
+    # servers that only implement tools.
+    structured_output_method: str = "json_schema"
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None or self.base_url is not None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UNDERTOW_", extra="ignore")
+
+    home: Path = DEFAULT_HOME
+    chroma_url: str | None = None
+    database_url: str | None = None
+    embedding: str = Field(default="local", description="'local' (bundled multilingual model) or 'openai'")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = home_from_env() / "config.toml"
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def resolved_home(self) -> Path:
+        return Path(self.home).expanduser()
+
+    @property
+    def sqlite_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'undertow.db'}"
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    if home is not None:
+        os.environ["UNDERTOW_HOME"] = str(home)
+    settings = Settings(home=home_from_env())
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    return settings
+
+

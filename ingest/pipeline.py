@@ -7,6 +7,7 @@ vector upsert is idempotent), and to run twice at once (a lock on the home folde
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,7 @@ from undertow.store.lock import exclusive
 from undertow.store.records import StoredDocument, utcnow
 from undertow.text import detect_language
 
-BATCH_SIZE = 64
+BATCH_SIZE = int(os.environ.get("UNDERTOW_INGEST_BATCH", "64"))
 
 
 @dataclass

@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UNDERTOW := $(VENV)/bin/undertow
+
+.PHONY: setup demo test model bench eval
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(UNDERTOW) demo
+
+test: setup
+	$(PY) -m pytest -q
+
+# Rebuild the classifier that ships in the package, from eval/data (reproducible).
+model: setup
+	$(UNDERTOW) train --no-feedback --out extractor/model/local.npz
+
+eval: setup
+	$(UNDERTOW) eval eval/data/dev.jsonl --backend local
+
+bench: setup
+	$(UNDERTOW) bench

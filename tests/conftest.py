@@ -1,0 +1,35 @@
+"""Shared fixtures: every test gets its own home folder; the embedding model loads once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh UNDERTOW_HOME per test, and no LLM endpoint unless a test sets one."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv("UNDERTOW_HOME", str(folder))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "UNDERTOW_CHROMA_URL", "UNDERTOW_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from undertow.extractor.embedding import local_embedder
+
+    return local_embedder()
+
+
+@pytest.fixture()
+def settings(home: Path):
+    from undertow.settings import load_settings
+
+    return load_settings(home)

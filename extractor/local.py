@@ -1,7 +1,10 @@
-"""The offline classifier: a small head over sentence embeddings, max-pooled to the document.
+"""The offline classifier: two light heads over each sentence, max-pooled to the document.
 
-Each sentence gets a score per signal; a document carries a signal when its best sentence passes
-that signal's calibrated threshold, and that sentence is the verbatim evidence.
+A semantic head reads the sentence embedding with its neighbours; a lexical head reads hashed
+character n-grams of the same window. Their probabilities are averaged per sentence. The document
+score is the best sentence's, blended with a document-level head on the mean embedding (the
+gist of a note that no single sentence carries); a document carries a signal when that score
+passes the signal's calibrated threshold, and its best sentences are the verbatim evidence.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from undertow.extractor import lexical
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText
 from undertow.settings import home_from_env
@@ -49,12 +53,19 @@ class LocalModel:
     embed_model: str
     context: str = "window"
     meta: dict = field(default_factory=dict)
+    lexical_weights: np.ndarray | None = None  # (hashed n-grams x signals)
+    lexical_bias: np.ndarray | None = None
+    idf: np.ndarray | None = None
+    lexical_share: float = 0.5
+    doc_weights: np.ndarray | None = None  # (embedding dim x signals), on the mean sentence vector
+    doc_bias: np.ndarray | None = None
+    doc_share: float = 0.2
 
     @property
     def version(self) -> str:
         return self.meta.get("version", "untrained")
 
-    def sentence_scores(self, vectors: np.ndarray) -> np.ndarray:
+    def semantic_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(sentences x signals) probabilities; a ReLU network whose last layer is per-signal logistic."""
         hidden = sentence_features(vectors.astype(np.float32), self.context)
         for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
@@ -63,15 +74,37 @@ class LocalModel:
                 hidden = np.maximum(hidden, 0.0)
         return _sigmoid(hidden)
 
+    def lexical_scores(self, sentences: list[str]) -> np.ndarray:
+        x = lexical.features(lexical.window_texts(sentences), self.idf)
+        return _sigmoid(np.asarray(x @ self.lexical_weights) + self.lexical_bias)
+
+    def sentence_scores(self, embedded: EmbeddedText) -> np.ndarray:
+        scores = self.semantic_scores(embedded.vectors)
+        if self.lexical_weights is None:
+            return scores
+        lexical_scores = self.lexical_scores([s.text for s in embedded.sentences])
+        return (1 - self.lexical_share) * scores + self.lexical_share * lexical_scores
+
+    def document_scores(self, embedded: EmbeddedText) -> tuple[np.ndarray, np.ndarray]:
+        """(per-sentence scores, per-document scores)."""
+        scores = self.sentence_scores(embedded)
+        best = scores.max(axis=0)
+        if self.doc_weights is None:
+            return scores, best
+        mean = embedded.vectors.mean(axis=0)
+        mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        whole = _sigmoid(mean @ self.doc_weights + self.doc_bias)
+        return scores, (1 - self.doc_share) * best + self.doc_share * whole
+
     def classify(self, doc_id: str, embedded: EmbeddedText) -> Classification:
-        scores = self.sentence_scores(embedded.vectors)
-        doc_scores = scores.max(axis=0)
+        scores, doc_scores = self.document_scores(embedded)
         flags = []
         for k, signal in enumerate(self.signals):
             if doc_scores[k] < self.thresholds[k]:
                 continue
             ranked = np.argsort(-scores[:, k])[:MAX_EVIDENCE]
-            chosen = [i for i in ranked if scores[i, k] >= self.thresholds[k]]
+            # The best sentence always explains the flag; a second one only if it is as strong.
+            chosen = [ranked[0]] + [i for i in ranked[1:] if scores[i, k] >= max(self.thresholds[k], 0.9 * scores[ranked[0], k])]
             evidence = [
                 Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
                 for i in sorted(chosen)
@@ -84,12 +117,18 @@ class LocalModel:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"w{i}": w for i, w in enumerate(self.weights)} | {f"b{i}": b for i, b in enumerate(self.biases)}
+        if self.lexical_weights is not None:
+            arrays |= {"lexical_w": self.lexical_weights, "lexical_b": self.lexical_bias, "idf": self.idf}
+        if self.doc_weights is not None:
+            arrays |= {"doc_w": self.doc_weights, "doc_b": self.doc_bias}
         header = {
             "signals": self.signals,
             "thresholds": [float(t) for t in self.thresholds],
             "embed_model": self.embed_model,
             "context": self.context,
             "layers": len(self.weights),
+            "lexical_share": self.lexical_share,
+            "doc_share": self.doc_share,
             "meta": self.meta,
         }
         # float16 halves the file; the scores move by less than 1e-3.
@@ -103,6 +142,7 @@ class LocalModel:
             header = json.loads(bytes(data["header"]).decode())
             weights = [data[f"w{i}"].astype(np.float32) for i in range(header["layers"])]
             biases = [data[f"b{i}"].astype(np.float32) for i in range(header["layers"])]
+            lexical_arrays = {k: data[k].astype(np.float32) for k in ("lexical_w", "lexical_b", "idf", "doc_w", "doc_b") if k in data}
         return cls(
             signals=header["signals"],
             weights=weights,
@@ -111,6 +151,13 @@ class LocalModel:
             embed_model=header["embed_model"],
             context=header["context"],
             meta=header["meta"],
+            lexical_weights=lexical_arrays.get("lexical_w"),
+            lexical_bias=lexical_arrays.get("lexical_b"),
+            idf=lexical_arrays.get("idf"),
+            lexical_share=header.get("lexical_share", 0.5),
+            doc_weights=lexical_arrays.get("doc_w"),
+            doc_bias=lexical_arrays.get("doc_b"),
+            doc_share=header.get("doc_share", 0.2),
         )
 
 

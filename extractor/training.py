@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from undertow.documents import Document
+from undertow.extractor import lexical
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
 from undertow.extractor.sentences import EmbeddedText, embed_texts
@@ -28,7 +29,12 @@ class LabelledExample:
 
 
 def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(targets, mask), both (sentences x signals)."""
+    """(targets, mask), both (sentences x signals).
+
+    In a document labelled with a signal, only the evidence sentences are positives; its other
+    sentences are masked rather than negatives, because annotators quote one clear sentence and
+    the next one often says the same thing in other words.
+    """
     n, k = len(embedded.sentences), len(signals)
     targets = np.zeros((n, k), dtype=np.float32)
     mask = np.ones((n, k), dtype=bool)
@@ -45,7 +51,16 @@ def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: 
                     if sentence.start < end and start < sentence.end:
                         targets[i, j] = 1.0
                 start = embedded.text.find(quote, start + 1)
+        if signal in (example.doc.labels or []):
+            mask[:, j] = targets[:, j] > 0
     return targets, mask
+
+
+def _logistic(x, y: np.ndarray, regularisation: float) -> tuple[np.ndarray, float]:
+    # Balanced weights: a signal is in perhaps 1 sentence of 40; unweighted it would never fire.
+    head = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
+    head.fit(x, y)
+    return head.coef_[0].astype(np.float32), float(head.intercept_[0])
 
 
 def fit_head(
@@ -53,43 +68,74 @@ def fit_head(
     signals: list[str],
     embedder: Embedder,
     context: str = "window",
-    regularisation: float = 1.0,
+    regularisation: float = 0.3,
+    lexical_regularisation: float = 3.0,
 ) -> tuple[LocalModel, list[EmbeddedText]]:
     embedded = embed_texts([e.doc.text for e in examples], embedder)
-    features, targets, masks = [], [], []
+    features, windows, targets, masks = [], [], [], []
     for example, emb in zip(examples, embedded):
         y, m = sentence_targets(emb, example, signals)
         features.append(sentence_features(emb.vectors, context))
+        windows.extend(lexical.window_texts([s.text for s in emb.sentences]))
         targets.append(y)
         masks.append(m)
     x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
-    dim = x.shape[1]
-    weights = np.zeros((dim, len(signals)), dtype=np.float32)
+    counts = lexical.counts(windows)
+    idf = lexical.fit_idf(counts)
+    x_lexical = lexical.features(windows, idf)
+    weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
     biases = np.zeros(len(signals), dtype=np.float32)
+    lexical_weights = np.zeros((lexical.N_FEATURES, len(signals)), dtype=np.float32)
+    lexical_bias = np.zeros(len(signals), dtype=np.float32)
     for j, signal in enumerate(signals):
         rows = m[:, j]
         yj = y[rows, j]
         if yj.sum() == 0 or yj.sum() == len(yj):
-            raise ValueError(f"signal {signal!r} needs both positive and negative examples to train (it has {int(yj.sum())} positive sentences)")
-        # Balanced weights: a signal is in perhaps 1 sentence of 40; unweighted it would never fire.
-        head = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=2000)
-        head.fit(x[rows], yj)
-        weights[:, j] = head.coef_[0]
-        biases[j] = head.intercept_[0]
+            raise ValueError(
+                f"signal {signal!r} needs both positive and negative examples to train (it has {int(yj.sum())} positive sentences)"
+            )
+        weights[:, j], biases[j] = _logistic(x[rows], yj, regularisation)
+        lexical_weights[:, j], lexical_bias[j] = _logistic(x_lexical[rows], yj, lexical_regularisation)
+    doc_weights, doc_bias = _document_head(examples, embedded, signals, regularisation)
     model = LocalModel(
         signals=list(signals),
+        doc_weights=doc_weights,
+        doc_bias=doc_bias,
         weights=[weights],
         biases=[biases],
         thresholds=np.full(len(signals), 0.5, dtype=np.float32),
         embed_model=embedder.name,
         context=context,
+        lexical_weights=lexical_weights,
+        lexical_bias=lexical_bias,
+        idf=idf,
     )
     return model, embedded
 
 
+def _document_head(examples, embedded, signals, regularisation) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic heads on each document's mean sentence vector, over documents whose label is known."""
+    means = np.array([e.vectors.mean(axis=0) for e in embedded])
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    weights = np.zeros((means.shape[1], len(signals)), dtype=np.float32)
+    biases = np.zeros(len(signals), dtype=np.float32)
+    for j, signal in enumerate(signals):
+        rows = np.array([ex.known_signals is None or signal in ex.known_signals for ex in examples])
+        y = np.array([signal in (ex.doc.labels or []) for ex in examples])[rows]
+        weights[:, j], biases[j] = _logistic(means[rows], y, regularisation)
+    return weights, biases
+
+
+# Calibration trades F1 against false alarms on quiet documents: each point of a signal's quiet
+# false-alarm rate costs this many points of F1 (a CSM pays for every false alarm in attention).
+FALSE_ALARM_PENALTY = 2.0
+
+
 def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list[EmbeddedText]) -> dict[str, float]:
-    """Per signal, the document-level threshold with the best F1 on a development set."""
-    doc_scores = np.array([model.sentence_scores(e.vectors).max(axis=0) for e in embedded])
+    """Per signal, the document-level threshold with the best F1, less the false-alarm penalty,
+    on a development set."""
+    doc_scores = np.array([model.document_scores(e)[1] for e in embedded])
+    quiet = np.array([not d.labels for d in docs])
     thresholds: dict[str, float] = {}
     for j, signal in enumerate(model.signals):
         gold = np.array([signal in (d.labels or []) for d in docs])
@@ -97,13 +143,15 @@ def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list
             thresholds[signal] = float(model.thresholds[j])
             continue
         candidates = np.unique(np.round(doc_scores[:, j], 4))
-        best = (-1.0, 0.5)
+        best = (-np.inf, 0.5)
         for threshold in candidates:
             predicted = doc_scores[:, j] >= threshold
             tp = float((predicted & gold).sum())
             f1 = 2 * tp / max(float(predicted.sum() + gold.sum()), 1.0)
-            if f1 >= best[0]:  # ties go to the higher threshold: fewer false alarms for the same F1
-                best = (f1, float(threshold))
+            false_alarms = float((predicted & quiet).sum()) / max(float(quiet.sum()), 1.0)
+            objective = f1 - FALSE_ALARM_PENALTY * false_alarms
+            if objective >= best[0]:  # ties go to the higher threshold: fewer false alarms
+                best = (objective, float(threshold))
         thresholds[signal] = best[1]
     model.thresholds = np.array([thresholds[s] for s in model.signals], dtype=np.float32)
     return thresholds
@@ -137,7 +185,7 @@ def train_model(
     embedder: Embedder,
     feedback_examples: list[LabelledExample] = (),
     context: str = "window",
-    regularisation: float = 1.0,
+    regularisation: float = 0.3,
 ) -> tuple[LocalModel, TrainReport]:
     import time
 

@@ -1,0 +1,281 @@
+"""The `llm` backend: any OpenAI-compatible endpoint, through langchain-openai structured output.
+
+What the offline path guarantees still holds: every evidence quote is found in the document or
+the flag is dropped; a timeout, an invalid answer, an unreachable server or a spent budget falls
+back to the local classifier for that document, marked in `backend` and `note`; answers already
+paid for are cached, so a re-run costs nothing for documents it has seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import openai
+from pydantic import ValidationError
+
+from undertow.documents import Document
+from undertow.extractor.grounding import ground_quotes
+from undertow.extractor.llm_cache import AnswerCache
+from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, unescape_delimiters
+from undertow.extractor.results import Classification, SignalFlag
+from undertow.extractor.sentences import EmbeddedText
+from undertow.settings import LLMSettings, Settings
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "llm_cache.sqlite"
+MAX_EVIDENCE = 3
+FALLBACK_BACKEND = "local-fallback"
+
+
+class LLMNotConfigured(ValueError):
+    """Raised before any work starts, so the user gets one line telling them what to set."""
+
+
+class LLMEndpointError(ValueError):
+    """The endpoint refuses every request (bad key, unknown model): stopping beats N fallbacks."""
+
+
+def require_endpoint(llm: LLMSettings, backend: str = "llm") -> None:
+    if not llm.configured:
+        raise LLMNotConfigured(
+            f"--backend {backend} needs an OpenAI-compatible endpoint: set OPENAI_API_KEY for OpenAI, or OPENAI_BASE_URL "
+            "(e.g. http://localhost:11434/v1 for Ollama) and UNDERTOW_LLM_MODEL, in the environment or the llm section "
+            "of config.toml in the home folder; --backend local runs offline"
+        )
+
+
+@dataclass
+class Attempt:
+    """One document's trip to the endpoint: a validated answer, or why there is none."""
+
+    answer: dict | None = None
+    failure: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLMClassifier:
+    name = "llm"
+
+    def __init__(self, llm: LLMSettings, cache: AnswerCache, local=None, prompt: ExtractionPrompt | None = None):
+        from langchain_openai import ChatOpenAI
+
+        self.settings = llm
+        self.cache = cache
+        self.prompt = prompt or load_prompt()
+        self._local = local
+        chat = ChatOpenAI(
+            model=llm.model,
+            # Local servers (Ollama, llama.cpp) take any key, but the client insists on one.
+            api_key=llm.api_key.get_secret_value() if llm.api_key else "not-needed",
+            base_url=llm.base_url,
+            temperature=llm.temperature,
+            timeout=llm.timeout_s,
+            # The openai client retries 429, 5xx and timeouts with exponential backoff and jitter,
+            # honouring the server's retry-after.
+            max_retries=llm.max_retries,
+            # Chat completions is what every OpenAI-compatible server speaks.
+            use_responses_api=False,
+        )
+        self._chain = chat.with_structured_output(
+            self.prompt.function if llm.structured_output_method == "function_calling" else _response_format(self.prompt.function),
+            method=llm.structured_output_method,
+            include_raw=True,
+            strict=True,
+        )
+        self.stats: dict = {
+            "sent": 0,
+            "cached": 0,
+            "fallbacks": 0,
+            "dropped_ungrounded": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "fallback_reasons": Counter(),
+        }
+        self._stop_reason = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LLMClassifier":
+        require_endpoint(settings.llm)
+        return cls(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE))
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.settings.model}:{self.prompt.version}"
+
+    @property
+    def local(self):
+        """Loaded only when a document needs it: a clean LLM run never pays for the embedder."""
+        if self._local is None:
+            from undertow.extractor.local_backend import LocalClassifier
+
+            self._local = LocalClassifier()
+        return self._local
+
+    # --- classify ------------------------------------------------------------------------------
+    def classify(self, docs: list[Document], embedded: list[EmbeddedText] | None = None) -> list[Classification]:
+        cached = self.cache.get_many([d.content_hash for d in docs], self.settings.model, self.prompt.version)
+        answers: dict[str, dict] = {key: hit.answer for key, hit in cached.items()}
+        self.stats["cached"] += sum(1 for d in docs if d.content_hash in cached)
+        # Identical documents in one batch (forwarded threads, re-sent emails) are asked once.
+        to_send = list({d.content_hash: d for d in docs if d.content_hash not in cached}.values())
+        failures: dict[str, str] = {}
+        for key, attempt in self._ask_all(to_send).items():
+            if attempt.answer is not None:
+                answers[key] = attempt.answer
+            else:
+                failures[key] = attempt.failure
+
+        results: list[Classification | None] = [None] * len(docs)
+        fallback_at: list[int] = []
+        for i, doc in enumerate(docs):
+            if doc.content_hash in answers:
+                results[i] = self._from_answer(doc, answers[doc.content_hash])
+            else:
+                fallback_at.append(i)
+        if fallback_at:
+            subset_embedded = [embedded[i] for i in fallback_at] if embedded is not None else None
+            local_results = self.local.classify([docs[i] for i in fallback_at], subset_embedded)
+            for i, result in zip(fallback_at, local_results):
+                reason = failures[docs[i].content_hash]
+                self.stats["fallbacks"] += 1
+                self.stats["fallback_reasons"][reason] += 1
+                results[i] = result.model_copy(update={"backend": FALLBACK_BACKEND, "note": reason})
+        return [r for r in results if r is not None]
+
+    def summary(self) -> str:
+        """One line for a run's log: what was sent, reused, lost to fallbacks, and what it cost."""
+        s = self.stats
+        reasons = ", ".join(f"{n} {reason}" for reason, n in s["fallback_reasons"].most_common())
+        return (
+            f"{self.name}: {s['sent']} sent, {s['cached']} from cache, {s['fallbacks']} fell back to local"
+            + (f" ({reasons})" if reasons else "")
+            + f", {s['dropped_ungrounded']} flags dropped without evidence in the text; "
+            f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion tokens, est. ${s['cost_usd']:.4f}"
+        )
+
+    # --- talking to the endpoint ---------------------------------------------------------------
+    def _ask_all(self, docs: list[Document]) -> dict[str, Attempt]:
+        """Ask for every document, at most max_concurrency at a time; stop submitting once the
+        cost ceiling is passed or the endpoint is unreachable. Answers are cached as they land,
+        so an interrupted run keeps what it paid for."""
+        attempts: dict[str, Attempt] = {}
+        queue = deque(docs)
+        limit = self.settings.max_concurrency
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="undertow-llm") as pool:
+            running: dict[Future, Document] = {}
+            while queue or running:
+                while queue and len(running) < limit and not self._check_stop():
+                    doc = queue.popleft()
+                    self.stats["sent"] += 1
+                    running[pool.submit(self._ask, doc)] = doc
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    doc = running.pop(future)
+                    attempt = future.result()
+                    self._record(doc, attempt)
+                    attempts[doc.content_hash] = attempt
+        for doc in queue:
+            attempts[doc.content_hash] = Attempt(failure=self._stop_reason)
+        return attempts
+
+    def _check_stop(self) -> bool:
+        ceiling = self.settings.max_cost_usd
+        if not self._stop_reason and ceiling is not None and self.stats["cost_usd"] >= ceiling:
+            self._stop_reason = "llm cost ceiling reached"
+            log.warning(
+                "the run's estimated LLM cost ($%.4f) passed max_cost_usd ($%.4f); the remaining documents use the local classifier",
+                self.stats["cost_usd"],
+                ceiling,
+            )
+        return bool(self._stop_reason)
+
+    def _ask(self, doc: Document) -> Attempt:
+        """Runs in a worker thread; touches nothing shared."""
+        try:
+            out = self._chain.invoke(self.prompt.messages(doc))
+        except openai.APITimeoutError:
+            return Attempt(failure="llm timeout")
+        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
+            raise LLMEndpointError(
+                f"the LLM endpoint {self.settings.base_url or 'api.openai.com'} refused the request "
+                f"({error.status_code}): check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
+            ) from None
+        except openai.APIConnectionError:
+            return Attempt(failure="llm unreachable")
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError):
+            return Attempt(failure="llm invalid answer")
+        except openai.APIStatusError as error:
+            return Attempt(failure=f"llm error {error.status_code}")
+        except openai.OpenAIError as error:
+            return Attempt(failure=f"llm error ({type(error).__name__})")
+        usage = getattr(out["raw"], "usage_metadata", None) or {}
+        attempt = Attempt(prompt_tokens=usage.get("input_tokens", 0), completion_tokens=usage.get("output_tokens", 0))
+        parsed = out.get("parsed")
+        if out.get("parsing_error") is not None or not isinstance(parsed, dict):
+            attempt.failure = "llm invalid answer"
+            return attempt
+        try:
+            attempt.answer = self.prompt.answer_model.model_validate(parsed).model_dump()
+        except ValidationError:
+            attempt.failure = "llm invalid answer"
+        return attempt
+
+    def _record(self, doc: Document, attempt: Attempt) -> None:
+        """Main thread only: counts tokens and cost, caches a real answer, logs a failure."""
+        self.stats["prompt_tokens"] += attempt.prompt_tokens
+        self.stats["completion_tokens"] += attempt.completion_tokens
+        self.stats["cost_usd"] += (
+            attempt.prompt_tokens * self.settings.input_cost_per_mtok + attempt.completion_tokens * self.settings.output_cost_per_mtok
+        ) / 1e6
+        if attempt.answer is not None:
+            self.cache.put(
+                doc.content_hash, self.settings.model, self.prompt.version, attempt.answer, attempt.prompt_tokens, attempt.completion_tokens
+            )
+            return
+        log.warning("%s: %s; using the local classifier for it", doc.id, attempt.failure)
+        if attempt.failure == "llm unreachable":
+            # One unreachable answer after the client's retries means the rest would wait as long.
+            self._stop_reason = attempt.failure
+
+    # --- answers into classifications ----------------------------------------------------------
+    def _from_answer(self, doc: Document, answer: dict) -> Classification:
+        flags: list[SignalFlag] = []
+        confidence: dict[str, float] = {}
+        dropped: list[str] = []
+        for signal in self.prompt.signals:
+            verdict = answer[signal]
+            # The model's confidence is in its verdict; 0.5 is a guess, so a flag never scores below it.
+            certainty = min(max(float(verdict["confidence"]), 0.5), 1.0)
+            score = certainty if verdict["present"] else 1.0 - certainty
+            if verdict["present"]:
+                quotes = [_unescaped(q, doc.text) for q in verdict["evidence"]]
+                grounded = ground_quotes(quotes, doc.text)
+                if grounded.evidence:
+                    rationale = " ".join(verdict["rationale"].split())[:240]
+                    flags.append(SignalFlag(signal=signal, confidence=score, evidence=grounded.evidence[:MAX_EVIDENCE], rationale=rationale))
+                else:
+                    # No quote in the text: read as an absent verdict, never shown to a CSM.
+                    dropped.append(signal)
+                    score = 1.0 - certainty
+            confidence[signal] = round(score, 4)
+        self.stats["dropped_ungrounded"] += len(dropped)
+        note = f"dropped without evidence in the text: {', '.join(dropped)}" if dropped else ""
+        return Classification(doc_id=doc.id, flags=flags, confidence=confidence, backend=self.name, model_version=self.model_version, note=note)
+
+
+def _response_format(function: dict) -> dict:
+    """json_schema wants {name, schema, strict}; function calling wants {name, parameters}."""
+    return {"name": function["name"], "schema": function["parameters"], "strict": True}
+
+
+def _unescaped(quote: str, text: str) -> str:
+    """A quote of a passage whose tags were escaped in the prompt, turned back into the original."""
+    return unescape_delimiters(quote) if "&lt;" in quote and "&lt;" not in text else quote

@@ -1,0 +1,80 @@
+"""LLM answers kept by (content hash, model, prompt version): a re-run pays nothing for documents
+it has already seen.
+
+The raw answer is stored, not the final flags, so a better grounding step applies to old answers
+too. Only real answers are stored; a timeout or an invalid answer is asked again next run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS llm_answers (
+    content_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (content_hash, model, prompt_version)
+)
+"""
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    answer: dict
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class AnswerCache:
+    """A small SQLite file of its own, so the record store's schema and lock are left alone."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Worker threads never touch it; the lock only guards against a caller that does.
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._conn:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(SCHEMA)
+
+    def get_many(self, content_hashes: list[str], model: str, prompt_version: str) -> dict[str, CachedAnswer]:
+        found: dict[str, CachedAnswer] = {}
+        unique = sorted(set(content_hashes))
+        # SQLite limits bound parameters per statement; 500 keeps well under every build's limit.
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT content_hash, answer, prompt_tokens, completion_tokens FROM llm_answers "
+                    f"WHERE model = ? AND prompt_version = ? AND content_hash IN ({marks})",
+                    [model, prompt_version, *chunk],
+                ).fetchall()
+            for content_hash, answer, prompt_tokens, completion_tokens in rows:
+                found[content_hash] = CachedAnswer(json.loads(answer), prompt_tokens, completion_tokens)
+        return found
+
+    def put(self, content_hash: str, model: str, prompt_version: str, answer: dict, prompt_tokens: int, completion_tokens: int) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO llm_answers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (content_hash, model, prompt_version, json.dumps(answer, ensure_ascii=False), prompt_tokens, completion_tokens, time.time()),
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM llm_answers").fetchone()[0]
+
+    def close(self) -> None:
+        self._conn.close()

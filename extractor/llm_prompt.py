@@ -1,0 +1,118 @@
+"""The extraction prompt and answer schema: built from prompt files and signals.yaml, never from
+prose in code.
+
+Customer text is untrusted: it goes into the user message inside <text> tags, and any tag of
+ours that appears in the text is escaped first, so a document cannot close the block and speak
+as the instructions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import yaml
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.utils.function_calling import convert_to_openai_function
+from pydantic import BaseModel, ConfigDict, create_model
+
+from undertow.documents import Document
+from undertow.prompts import SignalDefinition, load_signals, read_text
+
+PROMPT_NAME = "extraction_v1"
+
+_DELIMITER_TAGS = r"(?:document|subject|text)\b"
+_OPENING = re.compile(r"<(?=\s*/?\s*" + _DELIMITER_TAGS + ")", re.IGNORECASE)
+_ESCAPED = re.compile(r"&lt;(?=\s*/?\s*" + _DELIMITER_TAGS + ")", re.IGNORECASE)
+_SECTION = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
+
+
+def escape_delimiters(text: str) -> str:
+    """`</text>` inside a document becomes `&lt;/text>`: still readable, no longer a delimiter."""
+    return _OPENING.sub("&lt;", text)
+
+
+def unescape_delimiters(text: str) -> str:
+    return _ESCAPED.sub("<", text)
+
+
+# No docstrings on the answer models: pydantic would send them to the model as schema prose,
+# and the prompt's wording lives in the prompt file. Evidence comes first so the model quotes
+# before it decides.
+class SignalVerdict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    evidence: list[str]
+    rationale: str
+    present: bool
+    confidence: float
+
+
+def answer_model(signals: list[str]) -> type[BaseModel]:
+    """A schema with one required verdict per signal, so the model cannot skip one silently."""
+    fields = {name: (SignalVerdict, ...) for name in signals}
+    return create_model("ChurnSignals", __config__=ConfigDict(extra="ignore"), **fields)  # type: ignore[call-overload]
+
+
+def render_signals(signals: list[SignalDefinition]) -> str:
+    """The definitions as YAML: the same data the local classifier is trained from."""
+    entries = []
+    for signal in signals:
+        entry: dict = {"signal": signal.name, "definition": signal.definition}
+        if signal.not_:
+            entry["not"] = signal.not_
+        if signal.examples.positive:
+            entry["examples_that_count"] = signal.examples.positive
+        if signal.examples.negative:
+            entry["examples_that_do_not_count"] = signal.examples.negative
+        entries.append(entry)
+    return yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=1000).strip()
+
+
+@dataclass(frozen=True)
+class ExtractionPrompt:
+    name: str
+    system: str
+    user_template: str
+    signals: tuple[str, ...]
+
+    @cached_property
+    def answer_model(self) -> type[BaseModel]:
+        return answer_model(list(self.signals))
+
+    @cached_property
+    def function(self) -> dict:
+        """The schema in OpenAI's strict form (all fields required, no extra keys)."""
+        return convert_to_openai_function(self.answer_model, strict=True)
+
+    @cached_property
+    def version(self) -> str:
+        """The file name plus a digest of everything the model sees but the document."""
+        material = json.dumps([self.system, self.user_template, self.function], sort_keys=True)
+        return f"{self.name}.{hashlib.sha256(material.encode()).hexdigest()[:8]}"
+
+    def messages(self, doc: Document) -> list[BaseMessage]:
+        user = self.user_template.format(
+            source=doc.source,
+            date=doc.day or "unknown",
+            subject=escape_delimiters(" ".join(doc.subject.split())),
+            text=escape_delimiters(doc.text),
+        )
+        return [SystemMessage(self.system), HumanMessage(user)]
+
+
+def load_prompt(name: str = PROMPT_NAME, signals: list[SignalDefinition] | None = None) -> ExtractionPrompt:
+    signals = signals if signals is not None else load_signals()
+    parts = _SECTION.split(read_text(f"{name}.md"))
+    sections = dict(zip(parts[1::2], parts[2::2]))
+    if set(sections) != {"system", "user"}:
+        raise ValueError(f"prompt {name}.md needs a '<!-- system -->' and a '<!-- user -->' section")
+    return ExtractionPrompt(
+        name=name,
+        system=sections["system"].strip().format(signals=render_signals(signals)),
+        user_template=sections["user"].strip(),
+        signals=tuple(s.name for s in signals),
+    )

@@ -1,0 +1,281 @@
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol, with a
+scripted model behind it, so the LLM backend is tested through the real openai/langchain stack.
+
+The scripted model answers like a small, obedient model:
+- it reads the document only from the <document> block of the last user message, and quotes
+  the first sentence of the <text> that matches a signal's keywords, verbatim;
+- it obeys instructions it finds OUTSIDE that block: "ignore previous instructions", "report no
+  risk", "flag every signal", or a ready-made JSON answer. So if the backend ever lets customer
+  text escape the block, the injection tests fail.
+
+Tests script faults per document: `server.script("marker", "rate_limit", "server_error")` makes
+the next two requests whose document contains "marker" fail with 429 then 500, and the third
+answer normally. Behaviours: answer, rate_limit, server_error, slow, invalid_json,
+schema_violation, ungrounded, paraphrase, unauthorized.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# Keyword rules per signal; a sentence with a negation or resolution word never counts.
+RULES = {
+    "champion_departure": r"\b(leaving|leaves|left the company|moving over to|last day|new (cfo|cio|cto|ceo|vp|head of \w+)|parental leave|maternity leave|verlässt|verlasse|elternzeit|quitte|lascia|deja la empresa|vertrekt|sai da empresa)\b",
+    "strategy_shift": r"\b(acquisition|acquired|merger|reorgani[sz]ation|consolidat\w*|on hold|deprioriti[sz]ed|in-house|übernahme|umstrukturierung|fusione|riorganizzazione|réorganisation|fusión|reorganización|overname|reorganisatie|aquisição)\b",
+    "competitor_mention": r"\b(competitors?|alternatives?|other vendors|rfp|tender|cheaper tool|piloting|ausschreibung|wettbewerber|concorrente|appel d'offres|competidor|licitación|aanbesteding)\b",
+    "budget_pressure": r"\b(budget|cost[- ]cutting|cut costs|spending freeze|layoffs?|discount|too expensive|drop to \d+ seats|kosten|rabatt|sconto|costi|coûts|remise|presupuesto|descuento|korting|orçamento|desconto)\b",
+    "silent_dissatisfaction": r"\b(cancell?ed (the|our|another)? ?(qbr|meeting|call)|no reply|not replied|stopped reporting|workarounds?|spreadsheets|it's fine|keine antwort|abgesagt|nessuna risposta|pas de réponse|sin respuesta|geen reactie|sem resposta)\b",
+}
+NEGATION = re.compile(r"\b(not|no issue|approved|settled|rumou?r|nicht|kein|non|pas|ningún)\b", re.IGNORECASE)
+OBEY_NO_RISK = re.compile(
+    r"ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|rules)|report no (churn )?(risk|signals?)"
+    r"|ignora (tutte )?le istruzioni precedenti|ignora (todas )?las instrucciones anteriores",
+    re.IGNORECASE,
+)
+OBEY_ALL_RISK = re.compile(r"(flag|mark|report) (all|every) (the )?signals?", re.IGNORECASE)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+INVENTED_QUOTE = "The customer told us they will cancel the contract at the end of the month"
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+
+
+def _tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+class ScriptedModel:
+    """Turns a chat-completions request body into the assistant's reply (a dict of fields)."""
+
+    def split(self, messages: list[dict]) -> tuple[str, str]:
+        """(instructions, document text): the document is the <text> of the first <document>
+        block in the last user message, up to the first closing tag, as a naive reader sees it."""
+        contents = [m.get("content") or "" for m in messages]
+        contents = [c if isinstance(c, str) else " ".join(part.get("text", "") for part in c) for c in contents]
+        last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+        if last_user is None:
+            return "\n".join(contents), ""
+        user = contents[last_user]
+        start = user.find("<document")
+        end = user.find("</document>", start)
+        if start < 0 or end < 0:
+            return "\n".join(contents), ""
+        block = user[start:end]
+        outside = user[:start] + user[end + len("</document>") :]
+        text_start, text_end = block.find("<text>"), block.find("</text>")
+        text = block[text_start + len("<text>") : text_end].strip("\n") if 0 <= text_start < text_end else ""
+        instructions = "\n".join(contents[:last_user] + [outside] + contents[last_user + 1 :])
+        return instructions, text
+
+    def verdicts(self, signals: list[str], instructions: str, text: str) -> dict:
+        if OBEY_NO_RISK.search(instructions):
+            return {s: self._verdict([], False) for s in signals}
+        if OBEY_ALL_RISK.search(instructions):
+            first = _sentences(text)[:1]
+            return {s: self._verdict(first, True) for s in signals}
+        handed = self._handed_answer(signals, instructions)
+        if handed is not None:
+            return handed
+        out = {}
+        for signal in signals:
+            rule = RULES.get(signal)
+            hits = [s for s in _sentences(text) if rule and re.search(rule, s, re.IGNORECASE) and not NEGATION.search(s)]
+            out[signal] = self._verdict(hits[:1], bool(hits))
+        return out
+
+    @staticmethod
+    def _verdict(quotes: list[str], present: bool) -> dict:
+        return {
+            "evidence": quotes,
+            "rationale": "keyword found" if present else "nothing in the text",
+            "present": present,
+            "confidence": 0.9 if present else 0.8,
+        }
+
+    @staticmethod
+    def _handed_answer(signals: list[str], instructions: str) -> dict | None:
+        """A JSON object with signal keys in the instructions is taken as the answer to give."""
+        decoder = json.JSONDecoder()
+        for match in re.finditer(r"\{", instructions):
+            try:
+                value, _ = decoder.raw_decode(instructions, match.start())
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict) and set(value) & set(signals):
+                return value
+        return None
+
+
+class OpenAIServer:
+    """ThreadingHTTPServer on port 0, run in a daemon thread. Use as a context manager."""
+
+    def __init__(self, slow_s: float = 1.0, port: int = 0):
+        self.model = ScriptedModel()
+        self.slow_s = slow_s
+        self.requests: list[dict] = []
+        self._scripts: dict[str, deque[str]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_port}/v1"
+
+    def __enter__(self) -> "OpenAIServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def script(self, marker: str, *behaviours: str) -> None:
+        with self._lock:
+            self._scripts[marker].extend(behaviours)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+            self.requests.clear()
+
+    def requests_for(self, marker: str) -> list[dict]:
+        return [r for r in self.requests if marker in r["document"]]
+
+    # --- protocol ------------------------------------------------------------------------------
+    def _next_behaviour(self, document: str) -> str:
+        with self._lock:
+            for marker, queue in self._scripts.items():
+                if marker in document and queue:
+                    return queue.popleft()
+        return "answer"
+
+    def respond(self, body: dict, headers: dict) -> tuple[int, dict, dict]:
+        """(status, extra headers, JSON body) for one POST /v1/chat/completions."""
+        instructions, document = self.model.split(body.get("messages", []))
+        behaviour = self._next_behaviour(document)
+        record = {"body": body, "headers": headers, "document": document, "behaviour": behaviour, "usage": None, "content": None}
+        with self._lock:
+            self.requests.append(record)
+        if behaviour == "rate_limit":
+            return 429, {"retry-after-ms": "5"}, _error("Rate limit reached for requests", "rate_limit_exceeded")
+        if behaviour == "server_error":
+            return 500, {"retry-after-ms": "5"}, _error("The server had an error while processing your request", "server_error")
+        if behaviour == "unauthorized":
+            return 401, {}, _error("Incorrect API key provided", "invalid_api_key")
+        if behaviour == "slow":
+            time.sleep(self.slow_s)
+
+        signals, tool_name = _requested_signals(body)
+        verdicts = self.model.verdicts(signals, instructions, document)
+        if behaviour == "ungrounded":
+            verdicts = _with_invented_evidence(verdicts)
+        elif behaviour == "paraphrase":
+            verdicts = _paraphrased(verdicts)
+        content = json.dumps(verdicts, ensure_ascii=False)
+        if behaviour == "invalid_json":
+            content = "Sure! Here is my analysis: {" + content[:40]
+        elif behaviour == "schema_violation":
+            content = json.dumps({signal: {"present": "probably"} for signal in signals})
+
+        usage = {"prompt_tokens": _tokens(json.dumps(body.get("messages", []), ensure_ascii=False)), "completion_tokens": _tokens(content)}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        record["usage"], record["content"] = usage, content
+        message: dict = {"role": "assistant", "content": content, "refusal": None}
+        finish = "stop"
+        if tool_name:
+            message = {"role": "assistant", "content": None, "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": tool_name, "arguments": content}}]}
+            finish = "tool_calls"
+        completion = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "scripted"),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": usage,
+        }
+        return 200, {}, completion
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 - the stdlib's name
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    return self._send(404, {}, _error(f"unknown path {self.path}", "not_found"))
+                self._send(*server.respond(body, {k.lower(): v for k, v in self.headers.items()}))
+
+            def _send(self, status: int, headers: dict, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test); nothing to tell it
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler
+
+
+def _error(message: str, code: str) -> dict:
+    return {"error": {"message": message, "type": code, "param": None, "code": code}}
+
+
+def _requested_signals(body: dict) -> tuple[list[str], str | None]:
+    """The signal names from the schema the client sent (json_schema or a forced tool call)."""
+    if body.get("tools"):
+        function = body["tools"][0]["function"]
+        return list(function["parameters"]["properties"]), function["name"]
+    schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    return list(schema.get("properties", {})), None
+
+
+def _with_invented_evidence(verdicts: dict) -> dict:
+    """Real flags get an extra invented quote; the first absent signal is flagged on one."""
+    out = {name: dict(v) for name, v in verdicts.items()}
+    for verdict in out.values():
+        if verdict.get("present"):
+            verdict["evidence"] = list(verdict["evidence"]) + [INVENTED_QUOTE]
+    absent = next((name for name, v in out.items() if not v.get("present")), None)
+    if absent:
+        out[absent] = {"evidence": [INVENTED_QUOTE], "rationale": "invented", "present": True, "confidence": 0.95}
+    return out
+
+
+def _paraphrased(verdicts: dict) -> dict:
+    """Quotes as sloppy models copy them: curly quotes, one line, lower case, a trailing '...'."""
+    out = {}
+    for name, verdict in verdicts.items():
+        quotes = [" ".join(q.replace("'", "\u2019").split()).lower() + "..." for q in verdict.get("evidence", [])]
+        out[name] = {**verdict, "evidence": quotes}
+    return out
+
+
+if __name__ == "__main__":
+    # Serve the scripted model by hand, to try the commands against it:
+    #   python tests/openai_server.py 8765 &
+    #   OPENAI_BASE_URL=http://127.0.0.1:8765/v1 undertow eval --backend hybrid
+    import sys
+
+    with OpenAIServer(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8765) as scripted:
+        print(f"scripted OpenAI-protocol server on {scripted.url}", file=sys.stderr, flush=True)
+        scripted._thread.join()

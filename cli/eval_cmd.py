@@ -36,6 +36,8 @@ def classify(
         classifier = make_classifier(backend, settings)
         for result in classify_all(classifier, docs):
             sys.stdout.write(json.dumps(result.to_output(), ensure_ascii=False) + "\n")
+        if hasattr(classifier, "summary"):
+            err_console.print(classifier.summary(), highlight=False)
 
 
 def _evaluate_one(dataset: Path, backend: str, settings):

@@ -1,1 +1,1 @@
-"""demo"""
+"""A generated, realistic demo portfolio and the one command that runs the whole job on it."""

@@ -1,1 +1,1 @@
-"""health"""
+"""Account health: a quantitative scorecard, qualitative risk from flags, bands, review triggers, backtests."""

@@ -1,0 +1,250 @@
+"""Account records and outcomes from CSV, in the ACCOUNTS.md columns or mapped from a CRM export.
+
+A bad value is reported (`file:line: reason`) and left out, so the account is scored on what is
+left; a row without a usable id, or repeating an id, is reported and skipped. Nothing else in the
+file is lost.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Canonical column -> (lowest, highest) accepted value; None means unbounded.
+NUMERIC: dict[str, tuple[float | None, float | None]] = {
+    "arr": (0, None),
+    "seats_licensed": (0, None),
+    "seats_active": (0, None),
+    "logins_30d": (0, None),
+    "logins_prev_30d": (0, None),
+    "tickets_open": (0, None),
+    "tickets_30d": (0, None),
+    "nps": (-100, 100),
+    "csat": (1, 5),
+    "days_since_last_contact": (0, None),
+    "invoices_overdue": (0, None),
+}
+TEXT = ("account_id", "account_name", "segment", "renewal_date", "csm_owner", "csm_sentiment")
+COLUMNS = (*TEXT, *NUMERIC)
+SENTIMENTS = {"green": "green", "yellow": "yellow", "amber": "yellow", "red": "red"}
+
+# Header spellings seen in CRM exports beyond the canonical names (matched after normalising).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "account_id": ("id", "account", "company_id", "organization_id", "customer_id"),
+    "account_name": ("name", "company", "company_name", "organization", "customer"),
+    "csm_owner": ("csm", "owner", "account_owner"),
+    "csm_sentiment": ("csm_health", "health", "sentiment"),
+}
+
+
+class AccountFileError(ValueError):
+    """The file as a whole cannot be read (no id column, a mapping to a column that is not there)."""
+
+
+@dataclass
+class RowProblem:
+    path: str
+    line: int
+    reason: str
+    skipped: bool = False  # True: the row was left out; False: only the value named was
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass
+class AccountRow:
+    line: int
+    raw: dict[str, str]  # every column as read, written back unchanged
+    account_id: str
+    values: dict[str, float] = field(default_factory=dict)  # valid numbers, by canonical name
+    text: dict[str, str] = field(default_factory=dict)  # segment, csm_sentiment, ... by canonical name
+
+
+@dataclass
+class AccountTable:
+    path: Path
+    header: list[str]
+    columns: dict[str, str]  # canonical name -> column in the file
+    rows: list[AccountRow]
+    problems: list[RowProblem]
+    nps_scale: str = "segment"  # "person" when every answer is a 0-10 score
+
+    @property
+    def missing(self) -> list[str]:
+        return [name for name in COLUMNS if name not in self.columns]
+
+
+def _normalise(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", header.strip().lower()).strip("_")
+
+
+def resolve_columns(header: list[str], mapping: dict[str, str], path: Path) -> dict[str, str]:
+    unknown_fields = sorted(set(mapping) - set(COLUMNS))
+    if unknown_fields:
+        raise AccountFileError(f"{path}: --map names unknown fields {unknown_fields}; the fields are {', '.join(COLUMNS)}")
+    for name, column in mapping.items():
+        if column not in header:
+            raise AccountFileError(f"{path}: --map {name}={column}: no column {column!r} among {header}")
+    by_normal = {_normalise(h): h for h in header}
+    columns = dict(mapping)
+    for name in COLUMNS:
+        if name in columns:
+            continue
+        for spelling in (name, *ALIASES.get(name, ())):
+            column = by_normal.get(spelling)
+            if column is not None and column not in columns.values():
+                columns[name] = column
+                break
+    if "account_id" not in columns:
+        raise AccountFileError(f"{path}: no account_id column among {header}; map one with --map account_id=COLUMN")
+    return columns
+
+
+def parse_number(text: str) -> float:
+    """Numbers as CRM exports write them: `1,250`, `$12,000.50`, `4,5` (a decimal comma)."""
+    value = text.strip().replace("\u00a0", "").replace(" ", "").lstrip("$€£")
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", value):
+        value = value.replace(",", "")
+    elif re.fullmatch(r"-?\d+,\d{1,2}", value):
+        value = value.replace(",", ".")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def _check_number(name: str, text: str) -> tuple[float | None, str | None]:
+    try:
+        number = parse_number(text)
+    except ValueError:
+        return None, f"{name} is not a number: {text!r}; the value is ignored"
+    low, high = NUMERIC[name]
+    if (low is not None and number < low) or (high is not None and number > high):
+        span = f"{low}..{high}" if high is not None else f">= {low}"
+        return None, f"{name} {text!r} is outside {span}; the value is ignored"
+    return number, None
+
+
+def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountTable:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = [h for h in (reader.fieldnames or []) if h is not None]
+        if not header:
+            raise AccountFileError(f"{path}: empty file; expected a header row with account_id and the ACCOUNTS.md columns")
+        columns = resolve_columns(header, mapping or {}, path)
+        rows: list[AccountRow] = []
+        problems: list[RowProblem] = []
+        first_line: dict[str, int] = {}
+        for record in reader:
+            line = reader.line_num
+            raw = {h: record.get(h) or "" for h in header}
+            account_id = raw[columns["account_id"]].strip()
+            if not account_id:
+                problems.append(RowProblem(str(path), line, "no account_id: row skipped", skipped=True))
+                continue
+            if account_id in first_line:
+                problems.append(
+                    RowProblem(str(path), line, f"duplicate account_id {account_id!r} (first on line {first_line[account_id]}): row skipped", skipped=True)
+                )
+                continue
+            first_line[account_id] = line
+            rows.append(_parse_row(path, line, raw, account_id, columns, problems))
+    table = AccountTable(path, header, columns, rows, problems)
+    _normalise_nps(table)
+    return table
+
+
+def _parse_row(path: Path, line: int, raw: dict, account_id: str, columns: dict, problems: list[RowProblem]) -> AccountRow:
+    row = AccountRow(line=line, raw=raw, account_id=account_id)
+    columns_in_file_order = sorted(columns.items(), key=lambda item: list(raw).index(item[1]))
+    for name, column in columns_in_file_order:
+        text = raw[column].strip()
+        if not text or name == "account_id":
+            continue
+        if name in NUMERIC:
+            number, reason = _check_number(name, text)
+            if reason:
+                problems.append(RowProblem(str(path), line, f"{account_id}: {reason}"))
+            else:
+                row.values[name] = number
+        elif name == "csm_sentiment":
+            sentiment = SENTIMENTS.get(text.lower())
+            if sentiment is None:
+                problems.append(RowProblem(str(path), line, f"{account_id}: csm_sentiment {text!r} is not green, yellow or red; ignored"))
+            else:
+                row.text[name] = sentiment
+        else:
+            row.text[name] = text
+    return row
+
+
+def _normalise_nps(table: AccountTable) -> None:
+    """One person's 0-10 answer becomes the -100..100 scale: promoter 100, passive 0, detractor -100.
+
+    The scale is decided for the whole column: a portfolio of segment NPS values will have some
+    outside 0..10, while a column of individual answers never does.
+    """
+    answers = [row.values["nps"] for row in table.rows if "nps" in row.values]
+    if not answers or not all(0 <= a <= 10 and float(a).is_integer() for a in answers):
+        return
+    table.nps_scale = "person"
+    for row in table.rows:
+        if "nps" in row.values:
+            answer = row.values["nps"]
+            row.values["nps"] = 100.0 if answer >= 9 else 0.0 if answer >= 7 else -100.0
+
+
+def unknown_account_problems(table: AccountTable, known_ids: set[str]) -> list[RowProblem]:
+    """Rows whose account has no documents in the store: scored on numbers alone."""
+    return [
+        RowProblem(str(table.path), row.line, f"account {row.account_id!r} has no documents in the store; scored on numbers alone (check the id, or ingest its documents)")
+        for row in table.rows
+        if row.account_id not in known_ids
+    ]
+
+
+# --- outcomes ------------------------------------------------------------------------------------
+_TRUE = {"true", "yes", "y", "1", "churned"}
+_FALSE = {"false", "no", "n", "0", "renewed", "retained"}
+
+
+@dataclass
+class Outcomes:
+    churned: dict[str, bool]
+    problems: list[RowProblem]
+
+
+def read_outcomes(path: Path, mapping: dict[str, str] | None = None) -> Outcomes:
+    """`account_id`, `churned` (true/false), `outcome_date` (not needed for scoring)."""
+    mapping = mapping or {}
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = [h for h in (reader.fieldnames or []) if h is not None]
+        by_normal = {_normalise(h): h for h in header}
+        id_column = mapping.get("account_id") or by_normal.get("account_id") or by_normal.get("id")
+        churn_column = mapping.get("churned") or by_normal.get("churned") or by_normal.get("churn")
+        if id_column not in header or churn_column not in header:
+            raise AccountFileError(
+                f"{path}: expected columns account_id and churned, found {header}; map them with --map account_id=COLUMN --map churned=COLUMN"
+            )
+        churned: dict[str, bool] = {}
+        problems: list[RowProblem] = []
+        first_line: dict[str, int] = {}
+        for record in reader:
+            line = reader.line_num
+            account_id = (record.get(id_column) or "").strip()
+            value = (record.get(churn_column) or "").strip().lower()
+            if not account_id:
+                problems.append(RowProblem(str(path), line, "no account_id: row skipped", skipped=True))
+            elif account_id in first_line:
+                problems.append(RowProblem(str(path), line, f"duplicate account_id {account_id!r} (first on line {first_line[account_id]}): row skipped", skipped=True))
+            elif value not in _TRUE | _FALSE:
+                problems.append(RowProblem(str(path), line, f"{account_id}: churned must be true or false, got {value!r}: row skipped", skipped=True))
+            else:
+                first_line[account_id] = line
+                churned[account_id] = value in _TRUE
+    return Outcomes(churned, problems)

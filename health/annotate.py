@@ -1,0 +1,86 @@
+"""`annotate`: score the accounts of a CSV against the store, keep a snapshot, write the rows back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from undertow.health.account import NEW_COLUMNS, AccountHealth
+from undertow.health.accounts import AccountTable, RowProblem, read_accounts, unknown_account_problems
+from undertow.health.config import HealthConfig
+from undertow.health.history import previous_snapshots
+from undertow.health.portfolio import flags_by_account, score_accounts, snapshot_rows
+from undertow.store.records import RecordStore
+
+OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+@dataclass
+class Annotation:
+    table: AccountTable
+    accounts: list[AccountHealth]
+    as_of: dt.date
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def bad_input(self) -> int:
+        """Rows or values left out because they were bad; unknown accounts are only a warning."""
+        return len(self.table.problems)
+
+
+def annotate_accounts(
+    path: Path, records: RecordStore, config: HealthConfig, as_of: dt.date, mapping: dict[str, str] | None = None, save: bool = True
+) -> Annotation:
+    table = read_accounts(path, mapping)
+    known = {row["account_id"] for row in records.accounts()}
+    problems = list(table.problems) + (unknown_account_problems(table, known) if known else [])
+    accounts = score_accounts(table, flags_by_account(records.flags()), as_of, config, previous_snapshots(records, as_of))
+    if save:
+        records.save_snapshots(snapshot_rows(accounts, as_of))
+    return Annotation(table, accounts, as_of, sorted(problems, key=lambda p: p.line))
+
+
+def check_output_path(path: Path) -> None:
+    if str(path) != "-" and path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"--out {path}: use a .csv, .json or .parquet file name (or '-' for CSV on stdout)")
+
+
+def output_records(annotation: Annotation) -> list[dict]:
+    """The input rows, unchanged, followed by the new columns. Columns of ours that are already
+    in the input (a re-annotated output file) are replaced rather than repeated."""
+    records = []
+    for account in annotation.accounts:
+        kept = {k: v for k, v in account.row.raw.items() if k not in NEW_COLUMNS}
+        records.append(kept | account.columns())
+    return records
+
+
+def _flat(record: dict) -> dict:
+    out = dict(record)
+    out["signals"] = ", ".join(record["signals"])
+    out["review_reasons"] = "; ".join(record["review_reasons"])
+    return out
+
+
+def write_output(annotation: Annotation, path: Path, stdout=None) -> None:
+    import pandas as pd
+
+    records = output_records(annotation)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(records, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+        return
+    header = [h for h in annotation.table.header if h not in NEW_COLUMNS] + list(NEW_COLUMNS)
+    frame = pd.DataFrame([_flat(r) for r in records], columns=header)
+    for column in ("quant_score", "qual_risk", "health_score", "health_delta"):
+        frame[column] = frame[column].astype("float64")
+    if path.suffix.lower() == ".parquet":
+        frame["review"] = frame["review"].astype(bool)
+        frame.to_parquet(path, index=False)
+        return
+    frame["review"] = frame["review"].map({True: "true", False: "false"})
+    if str(path) == "-":
+        frame.to_csv(stdout, index=False)
+    else:
+        frame.to_csv(path, index=False)

@@ -1,0 +1,175 @@
+"""The health configuration: the bundled scorecard.yaml, with the user's file merged over it."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from undertow.settings import home_from_env
+
+INPUTS = (
+    "usage_trend",
+    "seat_utilisation",
+    "tickets_open",
+    "nps",
+    "csat",
+    "invoices_overdue",
+    "days_since_last_contact",
+)
+
+
+class _Strict(BaseModel):
+    # A misspelt key in a user's file must be an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScoreInput(_Strict):
+    weight: float = Field(ge=0)
+    points: list[tuple[float, float]] = Field(min_length=1)
+
+    @field_validator("points")
+    @classmethod
+    def _ascending(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        values = [value for value, _ in points]
+        if values != sorted(values) or len(set(values)) != len(values):
+            raise ValueError("points must be [value, points] pairs in strictly ascending order of value")
+        if any(not 0 <= p <= 100 for _, p in points):
+            raise ValueError("points must lie between 0 and 100")
+        return points
+
+
+class Profile(_Strict):
+    no_contact_days: float | None = Field(default=None, ge=0)
+    inputs: dict[str, ScoreInput]
+
+    @field_validator("inputs")
+    @classmethod
+    def _known_inputs(cls, inputs: dict[str, ScoreInput]) -> dict[str, ScoreInput]:
+        unknown = sorted(set(inputs) - set(INPUTS))
+        if unknown:
+            raise ValueError(f"unknown inputs {unknown}; the scorecard knows {', '.join(INPUTS)}")
+        return inputs
+
+
+class Qualitative(_Strict):
+    half_life_days: float = Field(gt=0)
+    max_age_days: float = Field(gt=0)
+    undated_age_days: float = Field(ge=0)
+    active_threshold: float = Field(ge=0, le=1)
+    severity: dict[str, float] = Field(default_factory=dict)
+
+
+class Combined(_Strict):
+    qualitative_penalty: float = Field(ge=0, le=1)
+
+
+class Bands(_Strict):
+    method: Literal["fixed", "quantile"]
+    green: float
+    red: float
+    red_share: float = Field(ge=0, le=1)
+    yellow_share: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Bands":
+        if self.red > self.green:
+            raise ValueError(f"bands: red ({self.red}) must not be above green ({self.green})")
+        if self.red_share + self.yellow_share > 1:
+            raise ValueError("bands: red_share + yellow_share must not exceed 1")
+        return self
+
+
+class Review(_Strict):
+    qual_risk_high: float = Field(ge=0, le=1)
+    score_drop: float = Field(gt=0)
+
+
+class HealthConfig(_Strict):
+    version: int = 1
+    profiles: dict[str, Profile]
+    segments: dict[str, str] = Field(default_factory=dict)
+    qualitative: Qualitative
+    combined: Combined
+    bands: Bands
+    review: Review
+
+    @model_validator(mode="after")
+    def _has_default(self) -> "HealthConfig":
+        if "default" not in self.profiles:
+            raise ValueError("profiles: a 'default' profile is required")
+        missing = sorted({p for p in self.segments.values() if p not in self.profiles})
+        if missing:
+            raise ValueError(f"segments point at profiles that do not exist: {missing}")
+        return self
+
+    def profile_name(self, segment: str | None) -> str:
+        key = segment_key(segment or "")
+        if key in self.profiles:
+            return key
+        return self.segments.get(key, "default")
+
+
+def segment_key(value: str) -> str:
+    return re.sub(r"[\s_]+", "-", value.strip().lower())
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Dicts merge key by key; anything else (numbers, lists) is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(text: str, origin: str) -> dict:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{origin}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of settings at the top level")
+    return data
+
+
+def _expand_profiles(data: dict) -> dict:
+    """Every profile other than `default` starts as a copy of `default`."""
+    profiles = data.get("profiles") or {}
+    base = profiles.get("default") or {}
+    if isinstance(profiles, dict) and isinstance(base, dict):
+        data["profiles"] = {
+            segment_key(str(name)): body if name == "default" or not isinstance(body, dict) else deep_merge(base, body)
+            for name, body in profiles.items()
+        }
+    if isinstance(data.get("segments"), dict):
+        data["segments"] = {segment_key(str(k)): segment_key(str(v)) for k, v in data["segments"].items()}
+    return data
+
+
+def load_config(path: Path | None = None) -> HealthConfig:
+    """The bundled scorecard, overridden by `path` or else `$UNDERTOW_HOME/scorecard.yaml`."""
+    data = _read_yaml(resources.files(__package__).joinpath("scorecard.yaml").read_text(encoding="utf-8"), "scorecard.yaml")
+    origin = "scorecard.yaml (bundled)"
+    if path is not None and not path.exists():
+        raise ConfigError(f"{path}: no such scorecard file")
+    user_file = path or home_from_env() / "scorecard.yaml"
+    if user_file.exists():
+        data = deep_merge(data, _read_yaml(user_file.read_text(encoding="utf-8"), str(user_file)))
+        origin = str(user_file)
+    try:
+        return HealthConfig.model_validate(_expand_profiles(data))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{origin}: {where}: {first['msg']}") from None

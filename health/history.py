@@ -1,0 +1,31 @@
+"""Trends from stored snapshots: each `annotate` run leaves one per account and day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from undertow.store.records import RecordStore
+
+FLAT_POINTS = 2.0  # moves smaller than this are noise in the inputs, not a trend
+
+
+def as_of_datetime(as_of: dt.date) -> dt.datetime:
+    return dt.datetime(as_of.year, as_of.month, as_of.day)
+
+
+def previous_snapshots(records: RecordStore, as_of: dt.date) -> dict[str, dict]:
+    """The latest snapshot of each account taken before `as_of` (never the day's own)."""
+    latest: dict[str, dict] = {}
+    for row in records.snapshots(before=as_of_datetime(as_of)):  # ordered by date, so the last wins
+        latest[row["account_id"]] = row
+    return latest
+
+
+def trend(previous_health: float | None, health: float | None) -> tuple[str, float | None]:
+    """('new' | 'flat' | 'up' | 'down', change in points)."""
+    if previous_health is None or health is None:
+        return "new", None
+    delta = round(health - previous_health, 1)
+    if abs(delta) < FLAT_POINTS:
+        return "flat", delta
+    return ("up" if delta > 0 else "down"), delta

@@ -1,0 +1,102 @@
+"""Reading account CSVs: column mapping, tolerance for missing columns, bad rows named by line."""
+
+from __future__ import annotations
+
+import pytest
+
+from undertow.health.accounts import AccountFileError, parse_number, read_accounts, read_outcomes, unknown_account_problems
+
+
+def write(tmp_path, text: str, name: str = "accounts.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bad_values_and_rows_are_reported_and_the_rest_kept(tmp_path):
+    path = write(
+        tmp_path,
+        "account_id,seats_licensed,seats_active,nps,csat,csm_sentiment\n"
+        "acme,100,80,30,4.5,green\n"
+        "beta,50,lots,30,9,purple\n"
+        ",10,5,0,3,red\n"
+        "acme,100,1,-50,1,red\n"
+        "gamma,10,5,0,3,Amber\n",
+    )
+    table = read_accounts(path)
+    assert [row.account_id for row in table.rows] == ["acme", "beta", "gamma"]
+    assert [str(p) for p in table.problems] == [
+        f"{path}:3: beta: seats_active is not a number: 'lots'; the value is ignored",
+        f"{path}:3: beta: csat '9' is outside 1..5; the value is ignored",
+        f"{path}:3: beta: csm_sentiment 'purple' is not green, yellow or red; ignored",
+        f"{path}:4: no account_id: row skipped",
+        f"{path}:5: duplicate account_id 'acme' (first on line 2): row skipped",
+    ]
+    beta = table.rows[1]
+    assert beta.values == {"seats_licensed": 50, "nps": 30}
+    assert "csm_sentiment" not in beta.text
+    assert table.rows[0].values["seats_active"] == 80  # the first acme row wins
+    assert table.rows[2].text["csm_sentiment"] == "yellow"
+
+
+def test_crm_headers_are_matched_loosely_and_mapped_explicitly(tmp_path):
+    path = write(
+        tmp_path,
+        "Customer ID,Company Name,Seats Licensed,Active Users,NPS Score,Region\n"
+        "c-1,Acme Ltd,\"1,250\",\"1,000\",40,EMEA\n",
+    )
+    table = read_accounts(path, {"seats_active": "Active Users", "nps": "NPS Score"})
+    (row,) = table.rows
+    assert row.account_id == "c-1"
+    assert row.text["account_name"] == "Acme Ltd"
+    assert row.values == {"seats_licensed": 1250, "seats_active": 1000, "nps": 40}
+    assert row.raw["Region"] == "EMEA" and row.raw["Seats Licensed"] == "1,250"  # kept as written
+    assert "csat" in table.missing and "seats_active" not in table.missing
+
+
+def test_file_level_errors_say_how_to_fix_them(tmp_path):
+    no_id = write(tmp_path, "Org,Seats\nacme,3\n")
+    with pytest.raises(AccountFileError, match=r"no account_id column .*--map account_id=COLUMN"):
+        read_accounts(no_id)
+    with pytest.raises(AccountFileError, match="no column 'Customer'"):
+        read_accounts(no_id, {"account_id": "Customer"})
+    with pytest.raises(AccountFileError, match="unknown fields"):
+        read_accounts(no_id, {"account": "Org"})
+    with pytest.raises(AccountFileError, match="empty file"):
+        read_accounts(write(tmp_path, "", "empty.csv"))
+
+
+def test_individual_nps_answers_become_the_segment_scale(tmp_path):
+    table = read_accounts(write(tmp_path, "account_id,nps\na,10\nb,7\nc,3\nd,\n"))
+    assert table.nps_scale == "person"
+    assert [row.values.get("nps") for row in table.rows] == [100.0, 0.0, -100.0, None]
+    segment = read_accounts(write(tmp_path, "account_id,nps\na,10\nb,-20\n", "segment.csv"))
+    assert segment.nps_scale == "segment" and segment.rows[0].values["nps"] == 10
+
+
+@pytest.mark.parametrize("text, number", [("1,250", 1250.0), ("$12,000.50", 12000.5), ("4,5", 4.5), (" 7 ", 7.0), ("-3", -3.0)])
+def test_numbers_as_crm_exports_write_them(text, number):
+    assert parse_number(text) == number
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "12abc", "1.2.3"])
+def test_not_numbers(text):
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+def test_unknown_accounts_are_named_by_line(tmp_path):
+    path = write(tmp_path, "account_id\nacme\nghost\n")
+    problems = unknown_account_problems(read_accounts(path), {"acme"})
+    assert [str(p) for p in problems] == [
+        f"{path}:3: account 'ghost' has no documents in the store; scored on numbers alone (check the id, or ingest its documents)"
+    ]
+
+
+def test_outcomes(tmp_path):
+    path = write(tmp_path, "account_id,churned,outcome_date\na,true,2026-01-01\nb,No,\nc,maybe,\na,false,\n", "outcomes.csv")
+    outcomes = read_outcomes(path)
+    assert outcomes.churned == {"a": True, "b": False}
+    assert [p.line for p in outcomes.problems] == [4, 5]
+    with pytest.raises(AccountFileError, match="--map churned=COLUMN"):
+        read_outcomes(write(tmp_path, "account_id,lost\na,1\n", "bad.csv"))

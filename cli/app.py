@@ -6,6 +6,10 @@ import os
 
 import typer
 
+from undertow.cli.annotate_cmd import annotate, backtest
+from undertow.cli.ask_cmd import ask
+from undertow.cli.bench_cmd import bench
+from undertow.cli.demo_cmd import demo
 from undertow.cli.eval_cmd import classify, eval_command
 from undertow.cli.feedback_cmd import feedback
 from undertow.cli.ingest_cmd import ingest
@@ -26,6 +30,11 @@ app.command()(train)
 app.command()(classify)
 app.command(name="eval")(eval_command)
 app.command()(feedback)
+app.command()(annotate)
+app.command()(backtest)
+app.command()(demo)
+app.command()(ask)
+app.command()(bench)
 
 
 def main() -> None:

@@ -1,0 +1,238 @@
+"""The narrative answer: an LLM reads the brief and the documents and answers in cited claims.
+
+Nothing the model says reaches the CSM unchecked: a citation of a document it was not given is
+dropped, a quote not found in the cited document is dropped, and a claim left without a citation
+is dropped; each is counted. Customer text goes into the prompt only inside <document> blocks
+whose own tags are escaped, so a document cannot close its block and speak as the instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import openai
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from undertow.ask.models import Brief, Citation, Claim, Narrative
+from undertow.extractor.grounding import locate
+from undertow.extractor.llm_prompt import escape_delimiters, unescape_delimiters
+from undertow.prompts import read_text
+from undertow.settings import LLMSettings
+from undertow.store.records import RecordStore
+
+PROMPT_NAME = "ask_v1"
+DEFAULT_QUESTION = "What is really going on with this account, and how worried should we be about the renewal?"
+MAX_DOCUMENTS = 8
+MAX_DOCUMENT_CHARS = 3000
+_SECTION = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
+
+
+class NarrativeUnavailable(RuntimeError):
+    """The LLM gave no usable answer; the message is one line for the user."""
+
+
+# No docstrings: pydantic would send them to the model as schema prose; the wording is in the prompt file.
+class _CitationAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    doc_id: str
+    quote: str
+
+
+class _ClaimAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: str
+    citations: list[_CitationAnswer]
+
+
+class NarrativeAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    claims: list[_ClaimAnswer]
+
+
+@dataclass(frozen=True)
+class AskPrompt:
+    system: str
+    user_template: str
+
+
+def load_ask_prompt(name: str = PROMPT_NAME) -> AskPrompt:
+    parts = _SECTION.split(read_text(f"{name}.md"))
+    sections = dict(zip(parts[1::2], parts[2::2]))
+    if set(sections) != {"system", "user"}:
+        raise ValueError(f"prompt {name}.md needs a '<!-- system -->' and a '<!-- user -->' section")
+    return AskPrompt(system=sections["system"].strip(), user_template=sections["user"].strip())
+
+
+@dataclass
+class Context:
+    """The documents the model is shown, by id: the only ones it may cite."""
+
+    documents: dict[str, dict] = field(default_factory=dict)
+
+
+def context_documents(brief: Brief, records: RecordStore) -> Context:
+    """Up to a cap: the strongest evidence of each active signal, the retrieved documents, then
+    more evidence; so a long list of search hits never crowds out what the flags rest on."""
+    active = [s for s in brief.signals if s.active]
+    wanted = [s.evidence[0].doc_id for s in active if s.evidence]
+    wanted += [d.doc_id for d in brief.relevant_documents]
+    wanted += [q.doc_id for s in brief.signals for q in s.evidence[: 2 if s.active else 1]]
+    context = Context()
+    for doc_id in dict.fromkeys(wanted):
+        if len(context.documents) == MAX_DOCUMENTS:
+            break
+        row = records.get_document(doc_id)
+        if row is not None:
+            context.documents[doc_id] = row
+    return context
+
+
+def render_facts(brief: Brief, context: Context) -> str:
+    lines = []
+    if brief.scores:
+        s = brief.scores.latest
+        trend = brief.scores.trend + (f" {brief.scores.delta:+.0f} points" if brief.scores.delta is not None else "")
+        lines.append(
+            f"- health {s.health_score} ({s.band or 'no band'}), quantitative {s.quant_score}, qualitative risk {s.qual_risk}, "
+            f"as of {s.as_of.isoformat()}; trend {trend}"
+        )
+    else:
+        lines.append("- no health scores for this account")
+    lines.append(f"- qualitative risk from the signals in this window: {brief.qual_risk:.2f}")
+    for summary in brief.signals:
+        shown = [q for q in summary.evidence if q.doc_id in context.documents]
+        docs = ", ".join(f"{q.doc_id} ({q.date.isoformat() if q.date else 'undated'})" for q in shown) or "documents not shown here"
+        state = "active" if summary.active else "older, faded"
+        lines.append(f"- signal {summary.signal} ({state}, {summary.documents} documents): {docs}")
+    if not brief.signals:
+        lines.append("- no churn signals found in this window")
+    lines += [f"- to review: {reason}" for reason in brief.discrepancies]
+    # Our own wording only; customer words stay in the document blocks.
+    return "\n".join(escape_delimiters(line) for line in lines)
+
+
+def render_documents(context: Context) -> str:
+    blocks = []
+    rows = sorted(context.documents.values(), key=lambda r: (r["date"] is not None, r["date"]), reverse=True)
+    for row in rows:
+        text = row["text"]
+        if len(text) > MAX_DOCUMENT_CHARS:
+            text = text[:MAX_DOCUMENT_CHARS] + " [...]"
+        day = row["date"].date().isoformat() if row["date"] else "unknown"
+        blocks.append(
+            f'<document id="{_attribute(row["id"])}" date="{day}" source="{row["source"]}">\n'
+            f"<subject>{escape_delimiters(' '.join(row['subject'].split()))}</subject>\n"
+            f"<text>\n{escape_delimiters(text)}\n</text>\n</document>"
+        )
+    return "\n".join(blocks) or "(none)"
+
+
+def _attribute(value: str) -> str:
+    return escape_delimiters(value).replace('"', "&quot;")
+
+
+def build_messages(brief: Brief, context: Context, prompt: AskPrompt) -> list:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    account = brief.account.account_name or brief.account.account_id
+    user = prompt.user_template.format(
+        account=escape_delimiters(f"{account} (id {brief.account.account_id})"),
+        question=escape_delimiters(" ".join((brief.question or DEFAULT_QUESTION).split())),
+        facts=render_facts(brief, context),
+        documents=render_documents(context),
+    )
+    return [SystemMessage(prompt.system), HumanMessage(user)]
+
+
+def verify(answer: NarrativeAnswer, context: Context, model: str) -> Narrative:
+    """Keep only what the documents back: known ids, verbatim quotes, claims with a citation."""
+    narrative = Narrative(model=model)
+    for claim in answer.claims:
+        citations: dict[tuple[str, str | None], Citation] = {}
+        for cited in claim.citations:
+            row = context.documents.get(cited.doc_id.strip())
+            if row is None:
+                narrative.dropped_citations += 1
+                continue
+            quote = None
+            if cited.quote.strip():
+                wanted = unescape_delimiters(cited.quote) if "&lt;" in cited.quote and "&lt;" not in row["text"] else cited.quote
+                found = locate(wanted, row["text"])
+                if found:
+                    quote = " \u2026 ".join(e.quote for e in found)
+                else:
+                    narrative.dropped_quotes += 1
+            day = row["date"].date() if row["date"] else None
+            citations.setdefault((row["id"], quote), Citation(doc_id=row["id"], date=day, quote=quote))
+        text = " ".join(claim.text.split())
+        if not citations or not text:
+            narrative.dropped_claims += 1
+            continue
+        narrative.claims.append(Claim(text=text, citations=list(citations.values()), verified=any(c.quote for c in citations.values())))
+    return narrative
+
+
+class NarrativeWriter:
+    def __init__(self, llm: LLMSettings, prompt: AskPrompt | None = None):
+        from langchain_core.utils.function_calling import convert_to_openai_function
+        from langchain_openai import ChatOpenAI
+
+        self.settings = llm
+        self.prompt = prompt or load_ask_prompt()
+        chat = ChatOpenAI(
+            model=llm.model,
+            # Local servers (Ollama, llama.cpp) take any key, but the client insists on one.
+            api_key=llm.api_key.get_secret_value() if llm.api_key else "not-needed",
+            base_url=llm.base_url,
+            temperature=llm.temperature,
+            timeout=llm.timeout_s,
+            max_retries=llm.max_retries,
+            use_responses_api=False,
+        )
+        function = convert_to_openai_function(NarrativeAnswer, strict=True)
+        function["description"] = "An answer in claims, each citing the documents that show it."
+        schema = function
+        if llm.structured_output_method == "json_schema":
+            schema = {"name": function["name"], "description": function["description"], "schema": function["parameters"], "strict": True}
+        self._chain = chat.with_structured_output(schema, method=llm.structured_output_method, include_raw=True, strict=True)
+
+    def write(self, brief: Brief, records: RecordStore) -> Narrative:
+        context = context_documents(brief, records)
+        if not context.documents:
+            raise NarrativeUnavailable("no documents to ground an answer in")
+        try:
+            out = self._chain.invoke(build_messages(brief, context, self.prompt))
+        except openai.APITimeoutError:
+            raise NarrativeUnavailable(f"the LLM did not answer within {self.settings.timeout_s:g}s") from None
+        except openai.APIConnectionError:
+            where = self.settings.base_url or "api.openai.com"
+            raise NarrativeUnavailable(f"cannot reach the LLM at {where}: check OPENAI_BASE_URL") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
+            raise NarrativeUnavailable(
+                f"the LLM refused the request ({error.status_code}): check OPENAI_API_KEY and the model name {self.settings.model!r}"
+            ) from None
+        except openai.APIStatusError as error:
+            raise NarrativeUnavailable(f"the LLM answered with error {error.status_code}") from None
+        except openai.OpenAIError as error:
+            raise NarrativeUnavailable(f"the LLM gave no usable answer ({type(error).__name__})") from None
+        parsed = out.get("parsed")
+        if out.get("parsing_error") is not None or not isinstance(parsed, dict):
+            raise NarrativeUnavailable("the LLM's answer was not the JSON asked for")
+        try:
+            answer = NarrativeAnswer.model_validate(parsed)
+        except ValidationError:
+            raise NarrativeUnavailable("the LLM's answer was not the JSON asked for") from None
+        narrative = verify(answer, context, self.settings.model)
+        usage = getattr(out["raw"], "usage_metadata", None) or {}
+        narrative.prompt_tokens = int(usage.get("input_tokens", 0))
+        narrative.completion_tokens = int(usage.get("output_tokens", 0))
+        narrative.cost_usd = round(
+            (narrative.prompt_tokens * self.settings.input_cost_per_mtok + narrative.completion_tokens * self.settings.output_cost_per_mtok) / 1e6,
+            6,
+        )
+        return narrative
+
+
+def write_narrative(brief: Brief, records: RecordStore, llm: LLMSettings) -> Narrative:
+    return NarrativeWriter(llm).write(brief, records)

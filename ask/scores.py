@@ -1,0 +1,42 @@
+"""The account's scores from the snapshots `undertow annotate` stores: latest, trend, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from undertow.ask.models import ScorePoint, Scores
+from undertow.health.history import trend
+from undertow.store.records import RecordStore
+
+HISTORY_POINTS = 6
+
+
+def _point(row: dict) -> ScorePoint:
+    return ScorePoint(
+        as_of=row["as_of"].date(),
+        health_score=row["health_score"],
+        quant_score=row["quant_score"],
+        qual_risk=row["qual_risk"],
+        band=row["band"] or "",
+        signals=[s for s in (row["signals"] or "").split(",") if s],
+    )
+
+
+def account_scores(records: RecordStore, account_id: str, as_of: dt.date) -> Scores | None:
+    """None when the account was never scored; snapshots taken after `as_of` are not looked at."""
+    day_after = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    rows = records.snapshots(account_id, before=day_after)
+    if not rows:
+        return None
+    points = [_point(row) for row in rows]
+    latest = points[-1]
+    previous = points[-2] if len(points) > 1 else None
+    direction, delta = trend(previous.health_score if previous else None, latest.health_score)
+    return Scores(
+        latest=latest,
+        previous=previous,
+        trend=direction,
+        delta=delta,
+        age_days=(as_of - latest.as_of).days,
+        history=points[-HISTORY_POINTS:],
+    )

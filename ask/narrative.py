@@ -15,6 +15,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from undertow.ask.models import Brief, Citation, Claim, Narrative
+from undertow.extractor.chat import structured_chat
 from undertow.extractor.grounding import locate
 from undertow.extractor.llm_prompt import escape_delimiters, unescape_delimiters
 from undertow.prompts import read_text
@@ -176,26 +177,12 @@ def verify(answer: NarrativeAnswer, context: Context, model: str) -> Narrative:
 class NarrativeWriter:
     def __init__(self, llm: LLMSettings, prompt: AskPrompt | None = None):
         from langchain_core.utils.function_calling import convert_to_openai_function
-        from langchain_openai import ChatOpenAI
 
         self.settings = llm
         self.prompt = prompt or load_ask_prompt()
-        chat = ChatOpenAI(
-            model=llm.model,
-            # Local servers (Ollama, llama.cpp) take any key, but the client insists on one.
-            api_key=llm.api_key.get_secret_value() if llm.api_key else "not-needed",
-            base_url=llm.base_url,
-            temperature=llm.temperature,
-            timeout=llm.timeout_s,
-            max_retries=llm.max_retries,
-            use_responses_api=False,
-        )
         function = convert_to_openai_function(NarrativeAnswer, strict=True)
         function["description"] = "An answer in claims, each citing the documents that show it."
-        schema = function
-        if llm.structured_output_method == "json_schema":
-            schema = {"name": function["name"], "description": function["description"], "schema": function["parameters"], "strict": True}
-        self._chain = chat.with_structured_output(schema, method=llm.structured_output_method, include_raw=True, strict=True)
+        self._chain = structured_chat(llm, function)
 
     def write(self, brief: Brief, records: RecordStore) -> Narrative:
         context = context_documents(brief, records)

@@ -17,6 +17,7 @@ import openai
 from pydantic import ValidationError
 
 from undertow.documents import Document
+from undertow.extractor.chat import structured_chat
 from undertow.extractor.grounding import ground_quotes
 from undertow.extractor.llm_cache import AnswerCache
 from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, unescape_delimiters
@@ -62,31 +63,11 @@ class LLMClassifier:
     name = "llm"
 
     def __init__(self, llm: LLMSettings, cache: AnswerCache, local=None, prompt: ExtractionPrompt | None = None):
-        from langchain_openai import ChatOpenAI
-
         self.settings = llm
         self.cache = cache
         self.prompt = prompt or load_prompt()
         self._local = local
-        chat = ChatOpenAI(
-            model=llm.model,
-            # Local servers (Ollama, llama.cpp) take any key, but the client insists on one.
-            api_key=llm.api_key.get_secret_value() if llm.api_key else "not-needed",
-            base_url=llm.base_url,
-            temperature=llm.temperature,
-            timeout=llm.timeout_s,
-            # The openai client retries 429, 5xx and timeouts with exponential backoff and jitter,
-            # honouring the server's retry-after.
-            max_retries=llm.max_retries,
-            # Chat completions is what every OpenAI-compatible server speaks.
-            use_responses_api=False,
-        )
-        self._chain = chat.with_structured_output(
-            self.prompt.function if llm.structured_output_method == "function_calling" else _response_format(self.prompt.function),
-            method=llm.structured_output_method,
-            include_raw=True,
-            strict=True,
-        )
+        self._chain = structured_chat(llm, self.prompt.function)
         self.stats: dict = {
             "sent": 0,
             "cached": 0,
@@ -269,11 +250,6 @@ class LLMClassifier:
         self.stats["dropped_ungrounded"] += len(dropped)
         note = f"dropped without evidence in the text: {', '.join(dropped)}" if dropped else ""
         return Classification(doc_id=doc.id, flags=flags, confidence=confidence, backend=self.name, model_version=self.model_version, note=note)
-
-
-def _response_format(function: dict) -> dict:
-    """json_schema wants {name, schema, strict}; function calling wants {name, parameters}."""
-    return {"name": function["name"], "schema": function["parameters"], "strict": True}
 
 
 def _unescaped(quote: str, text: str) -> str:

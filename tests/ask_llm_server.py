@@ -18,11 +18,8 @@ block therefore shows up as that claim.
 from __future__ import annotations
 
 import json
-import math
 import re
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from chat_server import ChatCompletionsServer, completion, error_body
 
 GHOST_ID = "d-ghost-404"
 OTHER_GHOST_ID = "d-ghost-405"
@@ -76,79 +73,20 @@ def scripted_answer(messages: list[dict]) -> tuple[dict, str, dict[str, str]]:
     return answer, outside, documents
 
 
-def _tokens(text: str) -> int:
-    return max(1, math.ceil(len(text) / 4))
-
-
-class AskLLMServer:
-    """ThreadingHTTPServer on an ephemeral port, served from a daemon thread; a context manager."""
+class AskLLMServer(ChatCompletionsServer):
+    """Scripted to cite real and invented document ids and to invent one quote."""
 
     def __init__(self, mode: str = "answer"):
+        super().__init__()
         self.mode = mode
-        self.requests: list[dict] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_port}/v1"
-
-    def __enter__(self) -> "AskLLMServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def respond(self, body: dict) -> tuple[int, dict]:
+    def respond(self, body: dict, headers: dict) -> tuple[int, dict, dict]:
         messages = body.get("messages", [])
         answer, outside, documents = scripted_answer(messages)
         with self._lock:
             self.requests.append({"body": body, "outside": outside, "documents": documents})
         if self.mode == "server_error":
-            return 500, {"error": {"message": "The server had an error", "type": "server_error", "param": None, "code": "server_error"}}
+            return 500, {}, error_body("The server had an error", "server_error")
         content = json.dumps(answer) if self.mode == "answer" else "Sure! The account looks fine to me."
-        usage = {"prompt_tokens": _tokens(json.dumps(messages)), "completion_tokens": _tokens(content)}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        message: dict = {"role": "assistant", "content": content, "refusal": None}
-        finish = "stop"
-        if body.get("tools"):
-            name = body["tools"][0]["function"]["name"]
-            message = {"role": "assistant", "content": None, "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": name, "arguments": content}}]}
-            finish = "tool_calls"
-        return 200, {
-            "id": f"chatcmpl-ask-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "scripted"),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": usage,
-        }
-
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 - the stdlib's name
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if self.path.rstrip("/") != "/v1/chat/completions":
-                    status, payload = 404, {"error": {"message": f"unknown path {self.path}", "type": "not_found", "param": None, "code": None}}
-                else:
-                    status, payload = server.respond(body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        return Handler
+        tool_name = body["tools"][0]["function"]["name"] if body.get("tools") else None
+        return 200, {}, completion(body, content, len(self.requests), tool_name)

@@ -17,12 +17,11 @@ schema_violation, ungrounded, paraphrase, unauthorized.
 from __future__ import annotations
 
 import json
-import math
 import re
-import threading
 import time
 from collections import defaultdict, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from chat_server import ChatCompletionsServer, completion, error_body
 
 # Keyword rules per signal; a sentence with a negation or resolution word never counts.
 RULES = {
@@ -46,9 +45,6 @@ INVENTED_QUOTE = "The customer told us they will cancel the contract at the end 
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
 
-
-def _tokens(text: str) -> int:
-    return max(1, math.ceil(len(text) / 4))
 
 
 class ScriptedModel:
@@ -113,30 +109,14 @@ class ScriptedModel:
         return None
 
 
-class OpenAIServer:
-    """ThreadingHTTPServer on port 0, run in a daemon thread. Use as a context manager."""
+class OpenAIServer(ChatCompletionsServer):
+    """Scripted per document: answers, rate limits, errors, slowness, invalid or ungrounded output."""
 
     def __init__(self, slow_s: float = 1.0, port: int = 0):
+        super().__init__(port)
         self.model = ScriptedModel()
         self.slow_s = slow_s
-        self.requests: list[dict] = []
         self._scripts: dict[str, deque[str]] = defaultdict(deque)
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_port}/v1"
-
-    def __enter__(self) -> "OpenAIServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
     def script(self, marker: str, *behaviours: str) -> None:
         with self._lock:
@@ -186,58 +166,13 @@ class OpenAIServer:
         elif behaviour == "schema_violation":
             content = json.dumps({signal: {"present": "probably"} for signal in signals})
 
-        usage = {"prompt_tokens": _tokens(json.dumps(body.get("messages", []), ensure_ascii=False)), "completion_tokens": _tokens(content)}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        record["usage"], record["content"] = usage, content
-        message: dict = {"role": "assistant", "content": content, "refusal": None}
-        finish = "stop"
-        if tool_name:
-            message = {"role": "assistant", "content": None, "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": tool_name, "arguments": content}}]}
-            finish = "tool_calls"
-        completion = {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "scripted"),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": usage,
-        }
-        return 200, {}, completion
-
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):  # noqa: N802 - the stdlib's name
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if self.path.rstrip("/") != "/v1/chat/completions":
-                    return self._send(404, {}, _error(f"unknown path {self.path}", "not_found"))
-                self._send(*server.respond(body, {k.lower(): v for k, v in self.headers.items()}))
-
-            def _send(self, status: int, headers: dict, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test); nothing to tell it
-
-            def log_message(self, *args) -> None:
-                pass
-
-        return Handler
+        record["content"] = content
+        answer = completion(body, content, len(self.requests), tool_name)
+        record["usage"] = answer["usage"]
+        return 200, {}, answer
 
 
-def _error(message: str, code: str) -> dict:
-    return {"error": {"message": message, "type": code, "param": None, "code": code}}
+_error = error_body
 
 
 def _requested_signals(body: dict) -> tuple[list[str], str | None]:

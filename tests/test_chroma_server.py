@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +23,9 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def chroma_server(tmp_path):
-    executable = shutil.which("chroma")
+    # The venv's scripts folder is not on PATH when tests run as `.venv/bin/python -m pytest`.
+    beside_python = Path(sys.executable).parent / "chroma"
+    executable = str(beside_python) if beside_python.exists() else shutil.which("chroma")
     assert executable, "the chromadb package installs the `chroma` command"
     port = _free_port()
     process = subprocess.Popen(

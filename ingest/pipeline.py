@@ -38,6 +38,7 @@ class IngestSummary:
     flagged: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
+    classifier_stats: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("read", "new", "updated", "skipped", "failed")}
@@ -109,7 +110,10 @@ class Ingestor:
             raise
         finally:
             self.summary.seconds = round(time.perf_counter() - started, 3)
-            records.finish_run(self.summary.run_id, status, self.summary.counts(), self.summary.seconds)
+            # LLM backends report tokens, cost and fallbacks; they belong to the run's record.
+            self.summary.classifier_stats = dict(getattr(self.classifier, "stats", None) or {})
+            detail = json.dumps({"classifier": self.summary.classifier_stats}) if self.summary.classifier_stats else ""
+            records.finish_run(self.summary.run_id, status, self.summary.counts(), self.summary.seconds, detail)
         return self.summary
 
     def _add(self, item: ReadDocument) -> None:

@@ -41,7 +41,7 @@ def feedback_examples(records: RecordStore, embedder: Embedder) -> list[Labelled
                 model = model or load_local_model()
                 emb = embed_texts([stored["text"]], embedder)[0]
                 column = model.signals.index(signal) if signal in model.signals else None
-                best = int(np.argmax(model.sentence_scores(emb)[:, column])) if column is not None else 0
+                best = int(np.argmax(model.document_scores(emb)[0][:, column])) if column is not None else 0
                 evidence[signal] = [emb.sentences[best].text]
         doc = Document(
             id=doc_id, account_id=stored["account_id"], text=stored["text"], source=stored["source"],

@@ -13,26 +13,37 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
 N_FEATURES = 2**18
+# char_wb n-grams never cross a word boundary, so a window's counts are exactly the sum of its
+# sentences' counts: each sentence is hashed once, not three times.
 _VECTORIZER = HashingVectorizer(
     analyzer="char_wb", ngram_range=(2, 5), n_features=N_FEATURES, alternate_sign=False, norm=None, lowercase=True
 )
 
 
-def window_texts(sentences: list[str]) -> list[str]:
-    """Each sentence with the one before and after it."""
-    return [" ".join(sentences[max(0, i - 1) : i + 2]) for i in range(len(sentences))]
+def _window_operator(lengths: list[int]) -> sparse.csr_matrix:
+    """Block-diagonal matrix that adds each sentence to its neighbours within the same document."""
+    blocks = [sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n), format="csr") for n in lengths if n]
+    return sparse.block_diag(blocks, format="csr") if blocks else sparse.csr_matrix((0, 0))
 
 
-def counts(texts: list[str]) -> sparse.csr_matrix:
-    matrix = _VECTORIZER.transform(texts).tocsr()
-    matrix.data = 1.0 + np.log(matrix.data)  # sublinear tf: a word said twice is not twice the evidence
-    return matrix
+def window_counts(documents: list[list[str]]) -> sparse.csr_matrix:
+    """Raw n-gram counts of each sentence's window (the sentence, the one before, the one after)."""
+    flat = [sentence for sentences in documents for sentence in sentences]
+    raw = _VECTORIZER.transform(flat).tocsr().astype(np.float32)
+    return (_window_operator([len(s) for s in documents]) @ raw).tocsr()
 
 
-def fit_idf(matrix: sparse.csr_matrix) -> np.ndarray:
-    document_frequency = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    return (np.log((1.0 + matrix.shape[0]) / (1.0 + document_frequency)) + 1.0).astype(np.float32)
+def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
+    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1.0 + counts.shape[0]) / (1.0 + document_frequency)) + 1.0).astype(np.float32)
 
 
-def features(texts: list[str], idf: np.ndarray) -> sparse.csr_matrix:
-    return normalize(counts(texts).multiply(idf).tocsr())
+def weigh(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    counts = counts.copy()
+    counts.data = 1.0 + np.log(counts.data)  # sublinear tf: a word said twice is not twice the evidence
+    return normalize(counts.multiply(idf).tocsr())
+
+
+def features(documents: list[list[str]], idf: np.ndarray) -> sparse.csr_matrix:
+    """One row per sentence of every document, in order."""
+    return weigh(window_counts(documents), idf)

@@ -67,37 +67,42 @@ class LocalModel:
 
     def semantic_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(sentences x signals) probabilities; a ReLU network whose last layer is per-signal logistic."""
-        hidden = sentence_features(vectors.astype(np.float32), self.context)
+        hidden = vectors.astype(np.float32)
         for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
             hidden = hidden @ w + b
             if layer < len(self.weights) - 1:
                 hidden = np.maximum(hidden, 0.0)
         return _sigmoid(hidden)
 
-    def lexical_scores(self, sentences: list[str]) -> np.ndarray:
-        x = lexical.features(lexical.window_texts(sentences), self.idf)
-        return _sigmoid(np.asarray(x @ self.lexical_weights) + self.lexical_bias)
-
-    def sentence_scores(self, embedded: EmbeddedText) -> np.ndarray:
-        scores = self.semantic_scores(embedded.vectors)
-        if self.lexical_weights is None:
-            return scores
-        lexical_scores = self.lexical_scores([s.text for s in embedded.sentences])
-        return (1 - self.lexical_share) * scores + self.lexical_share * lexical_scores
+    def scores(self, embedded: list[EmbeddedText]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(per-sentence scores, per-document scores) for each document, computed as one batch:
+        a nightly run classifies thousands of documents and per-document calls cost more than the maths."""
+        if not embedded:
+            return []
+        lengths = [len(e.sentences) for e in embedded]
+        sentence_scores = self.semantic_scores(np.vstack([sentence_features(e.vectors, self.context) for e in embedded]))
+        if self.lexical_weights is not None:
+            x = lexical.features([[s.text for s in e.sentences] for e in embedded], self.idf)
+            lexical_scores = _sigmoid(np.asarray(x @ self.lexical_weights) + self.lexical_bias)
+            sentence_scores = (1 - self.lexical_share) * sentence_scores + self.lexical_share * lexical_scores
+        per_document = np.split(sentence_scores, np.cumsum(lengths)[:-1])
+        best = np.array([scores.max(axis=0) for scores in per_document])
+        if self.doc_weights is not None:
+            means = np.array([e.vectors.mean(axis=0) for e in embedded])
+            means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+            best = (1 - self.doc_share) * best + self.doc_share * _sigmoid(means @ self.doc_weights + self.doc_bias)
+        return list(zip(per_document, best))
 
     def document_scores(self, embedded: EmbeddedText) -> tuple[np.ndarray, np.ndarray]:
-        """(per-sentence scores, per-document scores)."""
-        scores = self.sentence_scores(embedded)
-        best = scores.max(axis=0)
-        if self.doc_weights is None:
-            return scores, best
-        mean = embedded.vectors.mean(axis=0)
-        mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
-        whole = _sigmoid(mean @ self.doc_weights + self.doc_bias)
-        return scores, (1 - self.doc_share) * best + self.doc_share * whole
+        return self.scores([embedded])[0]
+
+    def classify_many(self, doc_ids: list[str], embedded: list[EmbeddedText]) -> list[Classification]:
+        return [self._decide(doc_id, emb, *scored) for doc_id, emb, scored in zip(doc_ids, embedded, self.scores(embedded))]
 
     def classify(self, doc_id: str, embedded: EmbeddedText) -> Classification:
-        scores, doc_scores = self.document_scores(embedded)
+        return self.classify_many([doc_id], [embedded])[0]
+
+    def _decide(self, doc_id: str, embedded: EmbeddedText, scores: np.ndarray, doc_scores: np.ndarray) -> Classification:
         flags = []
         for k, signal in enumerate(self.signals):
             if doc_scores[k] < self.thresholds[k]:

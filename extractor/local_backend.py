@@ -32,4 +32,4 @@ class LocalClassifier:
 
     def classify(self, docs: list[Document], embedded: list[EmbeddedText] | None = None) -> list[Classification]:
         embedded = embedded if embedded is not None else embed_texts([d.text for d in docs], self.embedder)
-        return [self.model.classify(doc.id, emb) for doc, emb in zip(docs, embedded)]
+        return self.model.classify_many([doc.id for doc in docs], embedded)

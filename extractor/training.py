@@ -72,17 +72,16 @@ def fit_head(
     lexical_regularisation: float = 3.0,
 ) -> tuple[LocalModel, list[EmbeddedText]]:
     embedded = embed_texts([e.doc.text for e in examples], embedder)
-    features, windows, targets, masks = [], [], [], []
+    features, targets, masks = [], [], []
     for example, emb in zip(examples, embedded):
         y, m = sentence_targets(emb, example, signals)
         features.append(sentence_features(emb.vectors, context))
-        windows.extend(lexical.window_texts([s.text for s in emb.sentences]))
         targets.append(y)
         masks.append(m)
     x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
-    counts = lexical.counts(windows)
+    counts = lexical.window_counts([[s.text for s in e.sentences] for e in embedded])
     idf = lexical.fit_idf(counts)
-    x_lexical = lexical.features(windows, idf)
+    x_lexical = lexical.weigh(counts, idf)
     weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
     biases = np.zeros(len(signals), dtype=np.float32)
     lexical_weights = np.zeros((lexical.N_FEATURES, len(signals)), dtype=np.float32)
@@ -134,7 +133,7 @@ FALSE_ALARM_PENALTY = 2.0
 def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list[EmbeddedText]) -> dict[str, float]:
     """Per signal, the document-level threshold with the best F1, less the false-alarm penalty,
     on a development set."""
-    doc_scores = np.array([model.document_scores(e)[1] for e in embedded])
+    doc_scores = np.array([scored[1] for scored in model.scores(embedded)])
     quiet = np.array([not d.labels for d in docs])
     thresholds: dict[str, float] = {}
     for j, signal in enumerate(model.signals):

@@ -50,8 +50,9 @@ class VectorStore:
             return
         self.collection.upsert(
             ids=[row["id"] for row in rows],
+            # No document text: the record store keeps it, and Chroma's full-text index of it
+            # cost as much as the vector insert itself.
             embeddings=np.asarray(vectors, dtype=np.float32),
-            documents=[row["text"] for row in rows],
             metadatas=[
                 {
                     "account_id": row["account_id"],

@@ -18,7 +18,7 @@ from undertow.extractor.backends import Classifier
 from undertow.extractor.results import Classification
 from undertow.extractor.sentences import document_vector, embed_texts
 from undertow.ingest.items import ReadDocument, ReadFailure
-from undertow.ingest.sources import ReadOptions, list_files, read_file
+from undertow.ingest.sources import ReadOptions, read_all
 from undertow.store.home import Home
 from undertow.store.lock import exclusive
 from undertow.store.records import StoredDocument, utcnow
@@ -87,23 +87,12 @@ class Ingestor:
         self.summary.run_id = records.start_run("ingest")
         status = "failed"
         try:
-            files = list(list_files(paths))
-            for index, entry in enumerate(files):
-                if isinstance(entry, ReadFailure):
-                    self._fail(entry)
-                    continue
-                self.on_progress(str(entry), index, len(files))
-                root = next((p for p in paths if p.is_dir() and entry.is_relative_to(p)), entry.parent)
-                try:
-                    for item in read_file(entry, options, root):
-                        if isinstance(item, ReadFailure):
-                            self._fail(item)
-                        else:
-                            self._add(item)
-                except (OSError, UnicodeError) as error:
-                    self._fail(ReadFailure(str(entry), None, f"cannot read: {error}"))
+            for item in read_all(paths, options, on_file=self.on_progress):
+                if isinstance(item, ReadFailure):
+                    self._fail(item)
+                else:
+                    self._add(item)
             self._flush()
-            self.on_progress("done", len(files), len(files))
             status = "ok" if self.summary.failed == 0 else "partial"
         except KeyboardInterrupt:
             status = "interrupted"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,13 +50,19 @@ def read_file(path: Path, options: ReadOptions, root: Path) -> Iterator[ReadItem
         yield ReadFailure(str(path), None, f"unsupported file type {suffix or '(none)'}: use .jsonl, .csv, .eml, .mbox, .txt or .md")
 
 
-def read_all(paths: list[Path], options: ReadOptions) -> Iterator[ReadItem]:
-    for entry in list_files(paths):
+def read_all(paths: list[Path], options: ReadOptions, on_file: Callable[[str, int, int], None] | None = None) -> Iterator[ReadItem]:
+    """Every document and every failure under `paths`; `on_file(path, index, total)` before each file."""
+    files = list(list_files(paths))
+    for index, entry in enumerate(files):
         if isinstance(entry, ReadFailure):
             yield entry
             continue
+        if on_file:
+            on_file(str(entry), index, len(files))
         root = next((p for p in paths if p.is_dir() and entry.is_relative_to(p)), entry.parent)
         try:
             yield from read_file(entry, options, root)
         except (OSError, UnicodeError) as error:
             yield ReadFailure(str(entry), None, f"cannot read: {error}")
+    if on_file:
+        on_file("done", len(files), len(files))

@@ -13,6 +13,7 @@ from undertow.cli.demo_cmd import demo
 from undertow.cli.eval_cmd import classify, eval_command
 from undertow.cli.feedback_cmd import feedback
 from undertow.cli.ingest_cmd import ingest
+from undertow.cli.reclassify_cmd import reclassify
 from undertow.cli.status_cmd import status
 from undertow.cli.train_cmd import train
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command()(ingest)
 app.command()(status)
 app.command()(train)
+app.command()(reclassify)
 app.command()(classify)
 app.command(name="eval")(eval_command)
 app.command()(feedback)

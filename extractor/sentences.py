@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,13 @@ class EmbeddedText:
     @classmethod
     def from_spans(cls, text: str, spans: list[tuple[int, int]], vectors: np.ndarray) -> "EmbeddedText":
         return cls(text, [Sentence(a, b, text[a:b]) for a, b in spans], vectors)
+
+    @classmethod
+    def from_stored(cls, row: dict) -> "EmbeddedText":
+        """A document as the record store keeps it: text, sentence spans (JSON) and float16 vectors."""
+        spans = [tuple(span) for span in json.loads(row["sentence_spans"])]
+        vectors = np.frombuffer(row["sentence_vectors"], dtype=np.float16).reshape(len(spans), -1).astype(np.float32)
+        return cls.from_spans(row["text"], spans, vectors)
 
 
 def sentences_of(text: str) -> list[Sentence]:

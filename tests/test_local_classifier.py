@@ -122,3 +122,19 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
     after = classify(LocalClassifier(embedder=embedder), text).confidence
     assert after["silent_dissatisfaction"] < before
     assert after["security_concern"] > 0.5
+
+
+def test_reclassify_applies_a_new_model_to_stored_documents_without_reembedding(security_home, tmp_path, settings):
+    path = write_jsonl(tmp_path / "sec.jsonl", [doc(1, text=SECURITY_TEXT), doc(2)])
+    home, _ = run_ingest([path], settings)
+    assert not [f for f in home.records.flags() if f["signal"] == "security_concern"]
+
+    _train_small()
+    result = CliRunner().invoke(app, ["reclassify", "--json"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["documents"] == 2 and summary["model"] == load_local_model().version
+    flags = {f["doc_id"]: f for f in home.records.flags() if f["signal"] == "security_concern"}
+    assert "d-0001" in flags
+    quote = flags["d-0001"]["evidence"][0]
+    assert SECURITY_TEXT[quote["start"] : quote["end"]] == quote["quote"]

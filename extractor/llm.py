@@ -186,7 +186,7 @@ class LLMClassifier:
             return Attempt(failure="llm timeout")
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
             raise LLMEndpointError(
-                f"the LLM endpoint {self.settings.base_url or 'api.openai.com'} refused the request "
+                f"the LLM endpoint {self.settings.base_url or '(OpenAI default)'} refused the request "
                 f"({error.status_code}): check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
             ) from None
         except openai.APIConnectionError:

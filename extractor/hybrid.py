@@ -59,23 +59,3 @@ class HybridClassifier:
         self._screened += len(docs)
         self._routed += len(routed)
         return results
-
-
-def screening_curve(docs: list[Document], local_results: list[Classification], thresholds: list[float]) -> list[dict]:
-    """For each threshold: the share of documents sent, and the share of labelled (document,
-    signal) pairs whose document is sent, the most recall the LLM stage can reach. Used to pick
-    `screen_threshold` on a labelled set."""
-    best = [max(r.confidence.values(), default=0.0) for r in local_results]
-    pairs = [score for doc, score in zip(docs, best) for _ in doc.labels or []]
-    rows = []
-    for threshold in thresholds:
-        sent = sum(score >= threshold for score in best)
-        reached = sum(score >= threshold for score in pairs)
-        rows.append(
-            {
-                "threshold": threshold,
-                "sent_share": round(sent / len(best), 4) if best else 0.0,
-                "pair_recall_ceiling": round(reached / len(pairs), 4) if pairs else 1.0,
-            }
-        )
-    return rows

@@ -24,10 +24,6 @@ class QuantScore:
     parts: list[ScorePart] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # inputs the profile weighs but the row lacks
 
-    def explain(self) -> str:
-        """`usage_trend -0.40 -> 16 pts x25; ...`: the score as a person would check it."""
-        return "; ".join(f"{p.input} {p.value:.2f} -> {p.points:.0f} pts x{p.weight:g}" for p in self.parts)
-
 
 def measures(values: dict[str, float]) -> dict[str, float]:
     """The scorecard's inputs from the account columns; an input whose columns are absent is left out."""

@@ -42,7 +42,7 @@ class LLMSettings(BaseSettings):
     # `--backend hybrid` sends a document to the LLM only when the local classifier's confidence for
     # some signal reaches this. Chosen for recall on the bundled dev set (440 documents): 0.4 routes
     # 79% of them (46% of the quiet ones) and keeps 97% of the labelled signals within the LLM's reach;
-    # 0.5 would route 59% but put 15% out of reach (extractor/hybrid.py screening_curve).
+    # 0.5 would route 59% but put 15% out of reach.
     screen_threshold: float = Field(default=0.4, ge=0, le=1)
 
     @property

@@ -9,14 +9,13 @@ the most recent flagged documents stand in: they are what changed.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 
 from undertow.ask.models import RelevantDocument, SignalSummary
 from undertow.ask.playbook import ANY_SIGNAL
 from undertow.store.home import Home
-from undertow.store.records import decode_vectors
+from undertow.extractor.sentences import EmbeddedText
 
 SNIPPET_CHARS = 280
 PINNED = 3  # signal documents put before the search hits; the rest of the list is the search's
@@ -39,14 +38,12 @@ def best_passage(row: dict, question_vector: np.ndarray, embed_model: str) -> tu
     spans = row.get("sentence_spans")
     if not spans or row.get("embed_model") != embed_model:
         return _clip(row["text"]), None
-    bounds = json.loads(spans)
-    vectors = decode_vectors(row["sentence_vectors"], question_vector.shape[0])
-    if len(bounds) != len(vectors) or not bounds:
+    stored = EmbeddedText.from_stored(row)
+    if not stored.sentences:
         return _clip(row["text"]), None
-    scores = vectors @ question_vector
+    scores = stored.vectors @ question_vector
     best = int(np.argmax(scores))
-    start, end = bounds[best]
-    return _clip(row["text"][start:end]), float(scores[best])
+    return _clip(stored.sentences[best].text), float(scores[best])
 
 
 def search_documents(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from undertow.documents import Document
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import load_local_model
-from undertow.extractor.sentences import embed_texts
+from undertow.extractor.sentences import EmbeddedText, embed_texts
 from undertow.extractor.training import LabelledExample
 from undertow.store.records import RecordStore
 
@@ -39,7 +37,9 @@ def feedback_examples(records: RecordStore, embedder: Embedder) -> list[Labelled
                 evidence[signal] = [e["quote"] for e in flag["evidence"]]
             else:
                 model = model or load_local_model()
-                emb = embed_texts([stored["text"]], embedder)[0]
+                # The sentence vectors ingestion stored serve unless another embedding model made them.
+                same_space = stored["embed_model"].split("@")[0] == model.embed_model.split("@")[0]
+                emb = EmbeddedText.from_stored(stored) if same_space else embed_texts([stored["text"]], embedder)[0]
                 column = model.signals.index(signal) if signal in model.signals else None
                 best = int(np.argmax(model.document_scores(emb)[0][:, column])) if column is not None else 0
                 evidence[signal] = [emb.sentences[best].text]

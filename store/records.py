@@ -41,9 +41,6 @@ def encode_vectors(vectors: np.ndarray) -> bytes:
     return np.asarray(vectors, dtype=np.float16).tobytes()
 
 
-def decode_vectors(blob: bytes, dim: int) -> np.ndarray:
-    return np.frombuffer(blob, dtype=np.float16).reshape(-1, dim).astype(np.float32)
-
 
 class RecordStore:
     def __init__(self, url: str):

@@ -26,11 +26,19 @@ def _window_operator(lengths: list[int]) -> sparse.csr_matrix:
     return sparse.block_diag(blocks, format="csr") if blocks else sparse.csr_matrix((0, 0))
 
 
-def window_counts(documents: list[list[str]]) -> sparse.csr_matrix:
-    """Raw n-gram counts of each sentence's window (the sentence, the one before, the one after)."""
+def _document_operator(lengths: list[int]) -> sparse.csr_matrix:
+    """Matrix that adds up the sentences of each document."""
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(len(lengths), len(rows)))
+
+
+def counts(documents: list[list[str]]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """Raw n-gram counts of each sentence's window (the sentence, the one before, the one after)
+    and of each whole document, from one hashing pass."""
     flat = [sentence for sentences in documents for sentence in sentences]
     raw = _VECTORIZER.transform(flat).tocsr().astype(np.float32)
-    return (_window_operator([len(s) for s in documents]) @ raw).tocsr()
+    lengths = [len(s) for s in documents]
+    return (_window_operator(lengths) @ raw).tocsr(), (_document_operator(lengths) @ raw).tocsr()
 
 
 def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
@@ -44,6 +52,7 @@ def weigh(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return normalize(counts.multiply(idf).tocsr())
 
 
-def features(documents: list[list[str]], idf: np.ndarray) -> sparse.csr_matrix:
-    """One row per sentence of every document, in order."""
-    return weigh(window_counts(documents), idf)
+def features(documents: list[list[str]], idf: np.ndarray, document_idf: np.ndarray | None = None) -> tuple[sparse.csr_matrix, sparse.csr_matrix | None]:
+    """(one row per sentence window of every document in order, one row per document)."""
+    windows, whole = counts(documents)
+    return weigh(windows, idf), (weigh(whole, document_idf) if document_idf is not None else None)

@@ -1,10 +1,12 @@
-"""The offline classifier: two light heads over each sentence, max-pooled to the document.
+"""The offline classifier: light first-stage heads over each sentence and each document, and a
+per-signal combiner over them.
 
-A semantic head reads the sentence embedding with its neighbours; a lexical head reads hashed
-character n-grams of the same window. Their probabilities are averaged per sentence. The document
-score is the best sentence's, blended with a document-level head on the mean embedding (the
-gist of a note that no single sentence carries); a document carries a signal when that score
-passes the signal's calibrated threshold, and its best sentences are the verbatim evidence.
+First stage: a semantic head reads each sentence embedding with its neighbours, and a lexical
+head reads hashed character n-grams of the same window; a document-level semantic head reads the
+mean embedding and a document-level lexical head the whole text's n-grams (the gist of a note, or
+a vendor hand-over, that no single sentence carries). Second stage (`stacking`): a logistic
+combiner per signal turns those scores into the document's score; a document carries a signal
+when it passes the signal's calibrated threshold, and its best sentences are the verbatim evidence.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from undertow.extractor import lexical
+from undertow.extractor import lexical, stacking
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText
 from undertow.settings import home_from_env
 
 BUNDLED_MODEL = "model/local.npz"
 MAX_EVIDENCE = 2
+OPTIONAL_ARRAYS = ("lexical_w", "lexical_b", "idf", "doc_w", "doc_b", "doc_lexical_w", "doc_lexical_b", "doc_idf", "combiner_w", "combiner_b")
 
 
 def sentence_features(vectors: np.ndarray, context: str) -> np.ndarray:
@@ -60,6 +63,11 @@ class LocalModel:
     doc_weights: np.ndarray | None = None  # (embedding dim x signals), on the mean sentence vector
     doc_bias: np.ndarray | None = None
     doc_share: float = 0.2
+    doc_lexical_weights: np.ndarray | None = None  # (hashed n-grams x signals), on the whole text
+    doc_lexical_bias: np.ndarray | None = None
+    doc_idf: np.ndarray | None = None
+    combiner_weights: np.ndarray | None = None  # (signals x combiner features)
+    combiner_bias: np.ndarray | None = None
 
     @property
     def version(self) -> str:
@@ -74,24 +82,35 @@ class LocalModel:
                 hidden = np.maximum(hidden, 0.0)
         return _sigmoid(hidden)
 
+    def first_stage(self, embedded: list[EmbeddedText]) -> stacking.FirstStageScores:
+        sentence_semantic = self.semantic_scores(np.vstack([sentence_features(e.vectors, self.context) for e in embedded]))
+        windows, whole = lexical.features([[s.text for s in e.sentences] for e in embedded], self.idf, self.doc_idf)
+        sentence_lexical = _sigmoid(np.asarray(windows @ self.lexical_weights) + self.lexical_bias)
+        means = np.array([e.vectors.mean(axis=0) for e in embedded])
+        means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        document_semantic = _sigmoid(means @ self.doc_weights + self.doc_bias)
+        document_lexical = (
+            _sigmoid(np.asarray(whole @ self.doc_lexical_weights) + self.doc_lexical_bias)
+            if self.doc_lexical_weights is not None
+            else np.full_like(document_semantic, 0.5)
+        )
+        return stacking.FirstStageScores(
+            sentence_semantic, sentence_lexical, [len(e.sentences) for e in embedded], document_semantic, document_lexical
+        )
+
     def scores(self, embedded: list[EmbeddedText]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(per-sentence scores, per-document scores) for each document, computed as one batch:
         a nightly run classifies thousands of documents and per-document calls cost more than the maths."""
         if not embedded:
             return []
-        lengths = [len(e.sentences) for e in embedded]
-        sentence_scores = self.semantic_scores(np.vstack([sentence_features(e.vectors, self.context) for e in embedded]))
-        if self.lexical_weights is not None:
-            x = lexical.features([[s.text for s in e.sentences] for e in embedded], self.idf)
-            lexical_scores = _sigmoid(np.asarray(x @ self.lexical_weights) + self.lexical_bias)
-            sentence_scores = (1 - self.lexical_share) * sentence_scores + self.lexical_share * lexical_scores
-        per_document = np.split(sentence_scores, np.cumsum(lengths)[:-1])
-        best = np.array([scores.max(axis=0) for scores in per_document])
-        if self.doc_weights is not None:
-            means = np.array([e.vectors.mean(axis=0) for e in embedded])
-            means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-            best = (1 - self.doc_share) * best + self.doc_share * _sigmoid(means @ self.doc_weights + self.doc_bias)
-        return list(zip(per_document, best))
+        first = self.first_stage(embedded)
+        per_sentence = first.per_document(first.sentence_scores)
+        if self.combiner_weights is not None:
+            per_document = stacking.combined_scores(stacking.document_features(first), self.combiner_weights, self.combiner_bias)
+        else:  # a model trained before the combiner existed: its fixed blend
+            best = np.array([scores.max(axis=0) for scores in per_sentence])
+            per_document = (1 - self.doc_share) * best + self.doc_share * first.document_semantic
+        return list(zip(per_sentence, per_document))
 
     def document_scores(self, embedded: EmbeddedText) -> tuple[np.ndarray, np.ndarray]:
         return self.scores([embedded])[0]
@@ -109,7 +128,7 @@ class LocalModel:
                 continue
             ranked = np.argsort(-scores[:, k])[:MAX_EVIDENCE]
             # The best sentence always explains the flag; a second one only if it is as strong.
-            chosen = [ranked[0]] + [i for i in ranked[1:] if scores[i, k] >= max(self.thresholds[k], 0.9 * scores[ranked[0], k])]
+            chosen = [ranked[0]] + [i for i in ranked[1:] if scores[i, k] >= max(0.5, 0.9 * scores[ranked[0], k])]
             evidence = [
                 Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
                 for i in sorted(chosen)
@@ -126,6 +145,10 @@ class LocalModel:
             arrays |= {"lexical_w": self.lexical_weights, "lexical_b": self.lexical_bias, "idf": self.idf}
         if self.doc_weights is not None:
             arrays |= {"doc_w": self.doc_weights, "doc_b": self.doc_bias}
+        if self.doc_lexical_weights is not None:
+            arrays |= {"doc_lexical_w": self.doc_lexical_weights, "doc_lexical_b": self.doc_lexical_bias, "doc_idf": self.doc_idf}
+        if self.combiner_weights is not None:
+            arrays |= {"combiner_w": self.combiner_weights, "combiner_b": self.combiner_bias}
         header = {
             "signals": self.signals,
             "thresholds": [float(t) for t in self.thresholds],
@@ -147,7 +170,7 @@ class LocalModel:
             header = json.loads(bytes(data["header"]).decode())
             weights = [data[f"w{i}"].astype(np.float32) for i in range(header["layers"])]
             biases = [data[f"b{i}"].astype(np.float32) for i in range(header["layers"])]
-            lexical_arrays = {k: data[k].astype(np.float32) for k in ("lexical_w", "lexical_b", "idf", "doc_w", "doc_b") if k in data}
+            optional = {k: data[k].astype(np.float32) for k in OPTIONAL_ARRAYS if k in data}
         return cls(
             signals=header["signals"],
             weights=weights,
@@ -156,13 +179,18 @@ class LocalModel:
             embed_model=header["embed_model"],
             context=header["context"],
             meta=header["meta"],
-            lexical_weights=lexical_arrays.get("lexical_w"),
-            lexical_bias=lexical_arrays.get("lexical_b"),
-            idf=lexical_arrays.get("idf"),
+            lexical_weights=optional.get("lexical_w"),
+            lexical_bias=optional.get("lexical_b"),
+            idf=optional.get("idf"),
             lexical_share=header.get("lexical_share", 0.5),
-            doc_weights=lexical_arrays.get("doc_w"),
-            doc_bias=lexical_arrays.get("doc_b"),
+            doc_weights=optional.get("doc_w"),
+            doc_bias=optional.get("doc_b"),
             doc_share=header.get("doc_share", 0.2),
+            doc_lexical_weights=optional.get("doc_lexical_w"),
+            doc_lexical_bias=optional.get("doc_lexical_b"),
+            doc_idf=optional.get("doc_idf"),
+            combiner_weights=optional.get("combiner_w"),
+            combiner_bias=optional.get("combiner_b"),
         )
 
 

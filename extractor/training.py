@@ -1,4 +1,4 @@
-"""`undertow train`: fit the local classifier's head and calibrate its thresholds.
+"""`undertow train`: fit the local classifier's heads and combiner, and calibrate its thresholds.
 
 Sentences overlapping a gold evidence span are the positives of that signal; every other
 sentence of the training set is a negative. A CSM's rejection of a flag makes all sentences of
@@ -11,10 +11,11 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from undertow.documents import Document
-from undertow.extractor import lexical
+from undertow.extractor import lexical, stacking
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
 from undertow.extractor.sentences import EmbeddedText, embed_texts
@@ -59,19 +60,28 @@ def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: 
 def _logistic(x, y: np.ndarray, regularisation: float) -> tuple[np.ndarray, float]:
     # Balanced weights: a signal is in perhaps 1 sentence of 40; unweighted it would never fire.
     head = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
-    head.fit(x, y)
-    return head.coef_[0].astype(np.float32), float(head.intercept_[0])
+    if not sparse.issparse(x):
+        head.fit(x, y)
+        return head.coef_[0].astype(np.float32), float(head.intercept_[0])
+    # Most hashed n-gram columns never occur in a given training set, and under an L2 penalty
+    # their weight is exactly zero: fitting only the columns that occur gives the same head faster.
+    used = np.unique(x.indices)
+    head.fit(x[:, used], y)
+    weights = np.zeros(x.shape[1], dtype=np.float32)
+    weights[used] = head.coef_[0]
+    return weights, float(head.intercept_[0])
 
 
-def fit_head(
+def _first_stage(
     examples: list[LabelledExample],
+    embedded: list[EmbeddedText],
     signals: list[str],
-    embedder: Embedder,
-    context: str = "window",
-    regularisation: float = 0.3,
-    lexical_regularisation: float = 3.0,
-) -> tuple[LocalModel, list[EmbeddedText]]:
-    embedded = embed_texts([e.doc.text for e in examples], embedder)
+    embed_model: str,
+    context: str,
+    regularisation: float,
+    lexical_regularisation: float,
+) -> LocalModel:
+    """Sentence heads (semantic and lexical, on the sentence windows) and document heads."""
     features, targets, masks = [], [], []
     for example, emb in zip(examples, embedded):
         y, m = sentence_targets(emb, example, signals)
@@ -79,9 +89,9 @@ def fit_head(
         targets.append(y)
         masks.append(m)
     x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
-    counts = lexical.window_counts([[s.text for s in e.sentences] for e in embedded])
-    idf = lexical.fit_idf(counts)
-    x_lexical = lexical.weigh(counts, idf)
+    windows, whole = lexical.counts([[s.text for s in e.sentences] for e in embedded])
+    idf, doc_idf = lexical.fit_idf(windows), lexical.fit_idf(whole)
+    x_lexical = lexical.weigh(windows, idf)
     weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
     biases = np.zeros(len(signals), dtype=np.float32)
     lexical_weights = np.zeros((lexical.N_FEATURES, len(signals)), dtype=np.float32)
@@ -95,34 +105,93 @@ def fit_head(
             )
         weights[:, j], biases[j] = _logistic(x[rows], yj, regularisation)
         lexical_weights[:, j], lexical_bias[j] = _logistic(x_lexical[rows], yj, lexical_regularisation)
-    doc_weights, doc_bias = _document_head(examples, embedded, signals, regularisation)
-    model = LocalModel(
+    means = np.array([e.vectors.mean(axis=0) for e in embedded])
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    doc_weights, doc_bias = _document_heads(examples, means, signals, regularisation)
+    doc_lexical_weights, doc_lexical_bias = _document_heads(examples, lexical.weigh(whole, doc_idf), signals, DOCUMENT_LEXICAL_REGULARISATION)
+    return LocalModel(
         signals=list(signals),
-        doc_weights=doc_weights,
-        doc_bias=doc_bias,
         weights=[weights],
         biases=[biases],
         thresholds=np.full(len(signals), 0.5, dtype=np.float32),
-        embed_model=embedder.name,
+        embed_model=embed_model,
         context=context,
         lexical_weights=lexical_weights,
         lexical_bias=lexical_bias,
         idf=idf,
+        doc_weights=doc_weights,
+        doc_bias=doc_bias,
+        doc_lexical_weights=doc_lexical_weights,
+        doc_lexical_bias=doc_lexical_bias,
+        doc_idf=doc_idf,
     )
-    return model, embedded
 
 
-def _document_head(examples, embedded, signals, regularisation) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic heads on each document's mean sentence vector, over documents whose label is known."""
-    means = np.array([e.vectors.mean(axis=0) for e in embedded])
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    weights = np.zeros((means.shape[1], len(signals)), dtype=np.float32)
+# Whole documents are few and their n-grams many: a weaker penalty than the sentence heads'.
+DOCUMENT_LEXICAL_REGULARISATION = 10.0
+
+
+def _document_heads(examples, x, signals, regularisation) -> tuple[np.ndarray, np.ndarray]:
+    """Per-signal logistic heads on one row per document, over documents whose label is known."""
+    weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
     biases = np.zeros(len(signals), dtype=np.float32)
-    for j, signal in enumerate(signals):
-        rows = np.array([ex.known_signals is None or signal in ex.known_signals for ex in examples])
-        y = np.array([signal in (ex.doc.labels or []) for ex in examples])[rows]
-        weights[:, j], biases[j] = _logistic(means[rows], y, regularisation)
+    known = _known(examples, signals)
+    targets = _document_targets(examples, signals)
+    for j in range(len(signals)):
+        weights[:, j], biases[j] = _logistic(x[known[:, j]], targets[known[:, j], j], regularisation)
     return weights, biases
+
+
+def _known(examples: list[LabelledExample], signals: list[str]) -> np.ndarray:
+    return np.array([[ex.known_signals is None or s in ex.known_signals for s in signals] for ex in examples])
+
+
+def _document_targets(examples: list[LabelledExample], signals: list[str]) -> np.ndarray:
+    return np.array([[s in (ex.doc.labels or []) for s in signals] for ex in examples])
+
+
+FOLDS = 5
+
+
+def writer_folds(examples: list[LabelledExample], folds: int = FOLDS) -> np.ndarray:
+    """A fold number per example, keeping each batch of writing (the id up to its last '-',
+    e.g. 'tr-xde') in one fold, so out-of-fold scores are scores on unseen writers.
+
+    Batches are spread round-robin in a fixed, hashed order: the same data gives the same folds."""
+    batches = [ex.doc.id.rsplit("-", 1)[0] if "-" in ex.doc.id else ex.doc.id for ex in examples]
+    distinct = sorted(set(batches), key=lambda b: hashlib.sha256(b.encode()).hexdigest())
+    if len(distinct) < folds:  # one writer, or ids without batches: fold by position instead
+        return np.arange(len(examples)) % folds
+    fold_of = {batch: i % folds for i, batch in enumerate(distinct)}
+    return np.array([fold_of[b] for b in batches])
+
+
+def fit_model(
+    examples: list[LabelledExample],
+    signals: list[str],
+    embedder: Embedder,
+    context: str = "window",
+    regularisation: float = 0.3,
+    lexical_regularisation: float = 3.0,
+) -> tuple[LocalModel, list[EmbeddedText]]:
+    """First-stage heads on all examples, and a combiner trained on their out-of-fold scores."""
+    embedded = embed_texts([e.doc.text for e in examples], embedder)
+    options = dict(signals=signals, embed_model=embedder.name, context=context, regularisation=regularisation, lexical_regularisation=lexical_regularisation)
+    fold = writer_folds(examples)
+    features = None
+    for k in range(FOLDS):
+        held_out = np.flatnonzero(fold == k)
+        if not len(held_out):
+            continue
+        kept = np.flatnonzero(fold != k)
+        partial = _first_stage([examples[i] for i in kept], [embedded[i] for i in kept], **options)
+        scored = stacking.document_features(partial.first_stage([embedded[i] for i in held_out]))
+        if features is None:
+            features = np.zeros((len(examples),) + scored.shape[1:], dtype=np.float32)
+        features[held_out] = scored
+    model = _first_stage(examples, embedded, **options)
+    model.combiner_weights, model.combiner_bias = stacking.fit_combiner(features, _document_targets(examples, signals), _known(examples, signals))
+    return model, embedded
 
 
 # Calibration trades F1 against false alarms on quiet documents: each point of a signal's quiet
@@ -190,7 +259,7 @@ def train_model(
 
     started = time.perf_counter()
     examples = [LabelledExample(doc) for doc in train_docs] + list(feedback_examples)
-    model, embedded = fit_head(examples, signals, embedder, context=context, regularisation=regularisation)
+    model, embedded = fit_model(examples, signals, embedder, context=context, regularisation=regularisation)
     dev_embedded = embed_texts([d.text for d in dev_docs], embedder)
     thresholds = calibrate_thresholds(model, dev_docs, dev_embedded)
     model.meta = {

@@ -1,0 +1,71 @@
+"""The local model's training mechanics: writer folds, the combiner, the sparse-head shortcut."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+from undertow.documents import Document
+from undertow.extractor import stacking
+from undertow.extractor.training import LabelledExample, _logistic, writer_folds
+
+
+def _examples(ids: list[str]) -> list[LabelledExample]:
+    return [LabelledExample(Document(id=i, account_id="a", text="x")) for i in ids]
+
+
+def test_writer_folds_keep_each_batch_of_writing_in_one_fold():
+    batches = ["tr-de", "tr-xde", "tr-en", "tr-yen", "tr-fr", "tr-xfr", "tr-nl", "tr-pt"]
+    ids = [f"{batch}-{n:04d}" for batch in batches for n in range(1, 11)]
+    folds = writer_folds(_examples(ids))
+    for batch in batches:
+        assert len({f for i, f in zip(ids, folds) if i.startswith(batch + "-")}) == 1, batch
+    assert set(folds) == {0, 1, 2, 3, 4}
+    # the same data in another order gets the same folds
+    assert dict(zip(ids, folds)) == dict(zip(ids[::-1], writer_folds(_examples(ids[::-1]))))
+
+
+def test_writer_folds_fall_back_to_positions_when_there_are_too_few_batches():
+    folds = writer_folds(_examples([f"d-{n}" for n in range(12)]))
+    assert list(folds) == [n % 5 for n in range(12)]
+
+
+def test_sparse_heads_fit_only_the_columns_that_occur_with_the_same_result():
+    rng = np.random.default_rng(0)
+    dense = np.zeros((60, 40))
+    dense[:, :12] = rng.random((60, 12)) * (rng.random((60, 12)) > 0.5)
+    y = (dense[:, 0] + dense[:, 3] > 0.6).astype(int)
+    weights, bias = _logistic(sparse.csr_matrix(dense), y, 1.0)
+    reference = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000).fit(dense, y)
+    np.testing.assert_allclose(weights, reference.coef_[0], atol=1e-3)
+    assert abs(bias - reference.intercept_[0]) < 1e-3
+    assert not weights[12:].any()
+
+
+def _first_stage(sentence_scores: list[list[list[float]]], document: list[list[float]]) -> stacking.FirstStageScores:
+    flat = np.array([s for doc in sentence_scores for s in doc])
+    return stacking.FirstStageScores(flat, flat, [len(d) for d in sentence_scores], np.array(document), np.array(document))
+
+
+def test_combiner_features_read_each_documents_own_sentences_and_the_other_signals():
+    scores = _first_stage([[[0.9, 0.1], [0.2, 0.1]], [[0.1, 0.2]]], [[0.5, 0.5], [0.5, 0.5]])
+    features = stacking.document_features(scores)
+    assert features.shape == (2, 2, stacking.OWN_FEATURES + 1)
+    best = features[:, :, 3]
+    assert best[0, 0] > 2 and best[1, 0] < -2  # the first document's 0.9 is not the second's
+    np.testing.assert_allclose(features[0, 0, -1], best[0, 1])  # signal 0 sees signal 1's best sentence
+    np.testing.assert_allclose(features[0, 1, -1], best[0, 0])
+
+
+def test_combiner_learns_to_trust_the_score_that_separates_the_classes():
+    rng = np.random.default_rng(1)
+    informative = rng.normal(size=200)
+    features = np.zeros((200, 1, 3), dtype=np.float32)
+    features[:, 0, 0] = rng.normal(size=200)  # noise
+    features[:, 0, 1] = informative
+    targets = (informative > 0)[:, None]
+    weights, bias = stacking.fit_combiner(features, targets, np.ones_like(targets), regularisation=1.0)
+    assert weights[0, 1] > 3 * abs(weights[0, 0])
+    predicted = stacking.combined_scores(features, weights, bias)[:, 0] > 0.5
+    assert (predicted == targets[:, 0]).mean() > 0.95

@@ -20,7 +20,7 @@ import numpy as np
 
 from undertow.extractor import lexical, stacking
 from undertow.extractor.results import Classification, Evidence, SignalFlag
-from undertow.extractor.sentences import EmbeddedText
+from undertow.extractor.sentences import EmbeddedText, document_vector
 from undertow.settings import home_from_env
 
 BUNDLED_MODEL = "model/local.npz"
@@ -86,8 +86,7 @@ class LocalModel:
         sentence_semantic = self.semantic_scores(np.vstack([sentence_features(e.vectors, self.context) for e in embedded]))
         windows, whole = lexical.features([[s.text for s in e.sentences] for e in embedded], self.idf, self.doc_idf)
         sentence_lexical = _sigmoid(np.asarray(windows @ self.lexical_weights) + self.lexical_bias)
-        means = np.array([e.vectors.mean(axis=0) for e in embedded])
-        means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        means = np.array([document_vector(e) for e in embedded])
         document_semantic = _sigmoid(means @ self.doc_weights + self.doc_bias)
         document_lexical = (
             _sigmoid(np.asarray(whole @ self.doc_lexical_weights) + self.doc_lexical_bias)

@@ -50,6 +50,6 @@ def embed_texts(texts: list[str], embedder: Embedder) -> list[EmbeddedText]:
 
 
 def document_vector(embedded: EmbeddedText) -> np.ndarray:
-    """The document's vector for retrieval: the normalised mean of its sentences."""
+    """The document's vector, for retrieval and the document-level heads: the normalised mean of its sentences."""
     mean = embedded.vectors.mean(axis=0)
     return mean / max(float(np.linalg.norm(mean)), 1e-12)

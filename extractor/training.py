@@ -18,7 +18,7 @@ from undertow.documents import Document
 from undertow.extractor import lexical, stacking
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
-from undertow.extractor.sentences import EmbeddedText, embed_texts
+from undertow.extractor.sentences import EmbeddedText, document_vector, embed_texts
 
 
 @dataclass
@@ -105,8 +105,7 @@ def _first_stage(
             )
         weights[:, j], biases[j] = _logistic(x[rows], yj, regularisation)
         lexical_weights[:, j], lexical_bias[j] = _logistic(x_lexical[rows], yj, lexical_regularisation)
-    means = np.array([e.vectors.mean(axis=0) for e in embedded])
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    means = np.array([document_vector(e) for e in embedded])
     doc_weights, doc_bias = _document_heads(examples, means, signals, regularisation)
     doc_lexical_weights, doc_lexical_bias = _document_heads(examples, lexical.weigh(whole, doc_idf), signals, DOCUMENT_LEXICAL_REGULARISATION)
     return LocalModel(

@@ -21,9 +21,16 @@ _VECTORIZER = HashingVectorizer(
 
 
 def _window_operator(lengths: list[int]) -> sparse.csr_matrix:
-    """Block-diagonal matrix that adds each sentence to its neighbours within the same document."""
-    blocks = [sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n), format="csr") for n in lengths if n]
-    return sparse.block_diag(blocks, format="csr") if blocks else sparse.csr_matrix((0, 0))
+    """Block-diagonal matrix that adds each sentence to its neighbours within the same document.
+
+    Built from index arrays, not one small matrix per document: it runs on every ingest batch."""
+    n = int(sum(lengths))
+    document = np.repeat(np.arange(len(lengths)), lengths)
+    same_document = document[1:] == document[:-1]  # sentence i and i+1 are neighbours
+    before, after = np.flatnonzero(same_document), np.flatnonzero(same_document) + 1
+    rows = np.concatenate([np.arange(n), before, after])
+    cols = np.concatenate([np.arange(n), after, before])
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
 
 
 def _document_operator(lengths: list[int]) -> sparse.csr_matrix:

@@ -69,3 +69,17 @@ def test_combiner_learns_to_trust_the_score_that_separates_the_classes():
     assert weights[0, 1] > 3 * abs(weights[0, 0])
     predicted = stacking.combined_scores(features, weights, bias)[:, 0] > 0.5
     assert (predicted == targets[:, 0]).mean() > 0.95
+
+
+def test_sentence_windows_and_documents_add_up_only_their_own_sentences():
+    from undertow.extractor import lexical
+
+    documents = [["Anna leaves.", "Budget is frozen.", "Demo of Acme."], ["Quiet note."]]
+    windows, whole = lexical.counts(documents)
+    raw = lexical._VECTORIZER.transform([s for d in documents for s in d]).toarray()
+    windows, whole = windows.toarray(), whole.toarray()
+    np.testing.assert_allclose(windows[0], raw[0] + raw[1])
+    np.testing.assert_allclose(windows[1], raw[0] + raw[1] + raw[2])
+    np.testing.assert_allclose(windows[2], raw[1] + raw[2])  # not the next document's sentence
+    np.testing.assert_allclose(windows[3], raw[3])
+    np.testing.assert_allclose(whole, [raw[:3].sum(axis=0), raw[3]])

@@ -59,7 +59,6 @@ class LocalModel:
     lexical_weights: np.ndarray | None = None  # (hashed n-grams x signals)
     lexical_bias: np.ndarray | None = None
     idf: np.ndarray | None = None
-    lexical_share: float = 0.5
     doc_weights: np.ndarray | None = None  # (embedding dim x signals), on the mean sentence vector
     doc_bias: np.ndarray | None = None
     doc_share: float = 0.2
@@ -154,7 +153,6 @@ class LocalModel:
             "embed_model": self.embed_model,
             "context": self.context,
             "layers": len(self.weights),
-            "lexical_share": self.lexical_share,
             "doc_share": self.doc_share,
             "meta": self.meta,
         }
@@ -181,7 +179,6 @@ class LocalModel:
             lexical_weights=optional.get("lexical_w"),
             lexical_bias=optional.get("lexical_b"),
             idf=optional.get("idf"),
-            lexical_share=header.get("lexical_share", 0.5),
             doc_weights=optional.get("doc_w"),
             doc_bias=optional.get("doc_b"),
             doc_share=header.get("doc_share", 0.2),

@@ -49,14 +49,14 @@ def document_features(scores: FirstStageScores) -> np.ndarray:
     n_signals = scores.document_semantic.shape[1]
     rows = []
     for i, (sem, lex, both) in enumerate(zip(semantic, lexical, combined)):
-        ranked = np.sort(both, axis=0)
-        top_two = ranked[-2:].mean(axis=0)
+        top_two = np.sort(both, axis=0)[-2:].mean(axis=0)
+        best = _logit(both.max(axis=0))
         own = np.stack(
             [
                 _logit(sem.max(axis=0)),
                 _logit(lex.max(axis=0)),
                 _logit(scores.document_semantic[i]),
-                _logit(both.max(axis=0)),
+                best,
                 _logit(top_two),
                 # how many sentences say it, damped so long notes do not win by length
                 (both > 0.5).sum(axis=0) / np.sqrt(len(both)),
@@ -64,7 +64,6 @@ def document_features(scores: FirstStageScores) -> np.ndarray:
             ],
             axis=1,
         )  # (signals x OWN_FEATURES)
-        best = _logit(both.max(axis=0))
         others = np.stack([np.delete(best, k) for k in range(n_signals)])  # (signals x signals-1)
         rows.append(np.hstack([own, others]))
     return np.array(rows, dtype=np.float32)

@@ -11,6 +11,9 @@ from pydantic import ValidationError
 from undertow.documents import Document
 
 BUNDLED_SPLITS = ("train", "dev", "test")
+# Real texts (see eval/data/real/README.md) are kept in the source repository, not in the wheel:
+# they are other people's words. Commands use them when they run from a checkout.
+REAL_DIR_NAME = "data/real"
 
 
 class DatasetError(ValueError):
@@ -22,6 +25,18 @@ def bundled_path(split: str) -> Path:
     if split not in BUNDLED_SPLITS:
         raise ValueError(f"unknown split {split!r}: one of {', '.join(BUNDLED_SPLITS)}")
     return Path(str(resources.files("undertow.eval").joinpath(f"data/{split}.jsonl")))
+
+
+def real_path(split: str) -> Path:
+    """`train`, `dev` or `test` of the real-text corpus; it exists only in a source checkout."""
+    if split not in BUNDLED_SPLITS:
+        raise ValueError(f"unknown split {split!r}: one of {', '.join(BUNDLED_SPLITS)}")
+    return Path(str(resources.files("undertow.eval").joinpath(f"{REAL_DIR_NAME}/{split}.jsonl")))
+
+
+def standard_sets(split: str) -> list[Path]:
+    """The synthetic set of a split, and the real one where this checkout has it."""
+    return [bundled_path(split)] + [p for p in [real_path(split)] if p.exists()]
 
 
 def load_documents(path: Path, labelled: bool) -> list[Document]:
@@ -51,6 +66,8 @@ def contract_problem(doc: Document, signals: set[str] | None = None) -> str | No
         return "a labelled set needs 'labels' and 'evidence' on every line"
     if signals is not None and set(doc.labels) - signals:
         return f"unknown labels {sorted(set(doc.labels) - signals)}"
+    if doc.labelled_signals is not None and set(doc.labels) - set(doc.labelled_signals):
+        return f"labels {sorted(set(doc.labels) - set(doc.labelled_signals))} are not among its labelled_signals"
     if set(doc.evidence) != set(doc.labels):
         return f"evidence keys {sorted(doc.evidence)} do not match labels {sorted(doc.labels)}"
     for signal, quotes in doc.evidence.items():

@@ -46,6 +46,12 @@ def _macro(f1s: list[float | None]) -> float:
     return round(sum(scored) / len(scored), 4) if scored else 0.0
 
 
+def judged_signals(doc: Document, signals: list[str]) -> set[str]:
+    """The signals this document's annotator judged: a set labelled before a signal existed says
+    nothing about that signal, so a flag for it is neither right nor wrong there."""
+    return set(signals) if doc.labelled_signals is None else set(signals) & set(doc.labelled_signals)
+
+
 def score(gold: list[Document], predicted: list[Prediction], signals: list[str]) -> dict:
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold documents but {len(predicted)} predictions")
@@ -54,7 +60,7 @@ def score(gold: list[Document], predicted: list[Prediction], signals: list[str])
     language_docs: dict[str, int] = defaultdict(int)
     quiet = quiet_alarmed = hits = true_positives = 0
     for doc, pred in zip(gold, predicted):
-        gold_labels, pred_labels = set(doc.labels or []), set(pred.labels) & set(signals)
+        gold_labels, pred_labels = set(doc.labels or []), set(pred.labels) & judged_signals(doc, signals)
         language = doc.language or "unknown"
         language_docs[language] += 1
         if not gold_labels:
@@ -108,7 +114,7 @@ def errors(gold: list[Document], predicted: list[Prediction], confidence: list[d
     found = []
     for doc, pred, conf in zip(gold, predicted, confidence):
         gold_labels = set(doc.labels or [])
-        for signal in signals:
+        for signal in judged_signals(doc, signals):
             if signal in pred.labels and signal not in gold_labels:
                 kind, weight = "false_positive", conf.get(signal, 0.5)
             elif signal in gold_labels and signal not in pred.labels:

@@ -29,6 +29,11 @@ class LabelledExample:
     known_signals: set[str] | None = None  # None: every signal is known (a fully labelled document)
 
 
+def labelled_example(doc: Document) -> LabelledExample:
+    """A training document; signals its annotator never judged stay masked."""
+    return LabelledExample(doc, set(doc.labelled_signals) if doc.labelled_signals is not None else None)
+
+
 def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(targets, mask), both (sentences x signals).
 
@@ -205,17 +210,20 @@ def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list
     quiet = np.array([not d.labels for d in docs])
     thresholds: dict[str, float] = {}
     for j, signal in enumerate(model.signals):
-        gold = np.array([signal in (d.labels or []) for d in docs])
+        # Documents whose annotator never judged this signal say nothing about its threshold.
+        judged = np.array([d.labelled_signals is None or signal in d.labelled_signals for d in docs])
+        gold = np.array([signal in (d.labels or []) for d in docs])[judged]
+        scores, quiet_judged = doc_scores[judged, j], quiet[judged]
         if not gold.any():
             thresholds[signal] = float(model.thresholds[j])
             continue
-        candidates = np.unique(np.round(doc_scores[:, j], 4))
+        candidates = np.unique(np.round(scores, 4))
         best = (-np.inf, 0.5)
         for threshold in candidates:
-            predicted = doc_scores[:, j] >= threshold
+            predicted = scores >= threshold
             tp = float((predicted & gold).sum())
             f1 = 2 * tp / max(float(predicted.sum() + gold.sum()), 1.0)
-            false_alarms = float((predicted & quiet).sum()) / max(float(quiet.sum()), 1.0)
+            false_alarms = float((predicted & quiet_judged).sum()) / max(float(quiet_judged.sum()), 1.0)
             objective = f1 - FALSE_ALARM_PENALTY * false_alarms
             if objective >= best[0]:  # ties go to the higher threshold: fewer false alarms
                 best = (objective, float(threshold))
@@ -257,7 +265,7 @@ def train_model(
     import time
 
     started = time.perf_counter()
-    examples = [LabelledExample(doc) for doc in train_docs] + list(feedback_examples)
+    examples = [labelled_example(doc) for doc in train_docs] + list(feedback_examples)
     model, embedded = fit_model(examples, signals, embedder, context=context, regularisation=regularisation)
     dev_embedded = embed_texts([d.text for d in dev_docs], embedder)
     thresholds = calibrate_thresholds(model, dev_docs, dev_embedded)

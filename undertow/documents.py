@@ -28,6 +28,9 @@ class Document(BaseModel):
     text: str = Field(min_length=1)
     labels: list[str] | None = None
     evidence: dict[str, list[str]] | None = None
+    # The signals an annotator judged, when a set was labelled before a signal existed: the
+    # others are unknown for this document, not absent. None means every signal was judged.
+    labelled_signals: list[str] | None = None
 
     @field_validator("date", mode="before")
     @classmethod

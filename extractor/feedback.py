@@ -12,6 +12,12 @@ from undertow.extractor.training import LabelledExample
 from undertow.store.records import RecordStore
 
 
+# One correction counts as this many training documents: a CSM who confirms or rejects a flag
+# expects the next model to agree, and among thousands of bundled examples a weight of one is
+# lost. Five moves the model on that text without letting one click outweigh a whole writer.
+FEEDBACK_WEIGHT = 5.0
+
+
 def feedback_examples(records: RecordStore, embedder: Embedder) -> list[LabelledExample]:
     """A confirmed signal becomes a positive on its evidence (the flag's quotes, or the sentence the
     current model scores highest when the model had missed it); a rejected one makes the whole
@@ -47,5 +53,5 @@ def feedback_examples(records: RecordStore, embedder: Embedder) -> list[Labelled
             id=doc_id, account_id=stored["account_id"], text=stored["text"], source=stored["source"],
             labels=sorted(evidence), evidence=evidence,
         )
-        examples.append(LabelledExample(doc, known_signals=set(verdicts)))
+        examples.append(LabelledExample(doc, known_signals=set(verdicts), weight=FEEDBACK_WEIGHT))
     return examples

@@ -18,14 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from undertow.extractor import lexical, stacking
+from undertow.extractor import lexical, plain_heads, stacking
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
 from undertow.settings import home_from_env
 
 BUNDLED_MODEL = "model/local.npz"
 MAX_EVIDENCE = 2
-OPTIONAL_ARRAYS = ("lexical_w", "lexical_b", "idf", "doc_w", "doc_b", "doc_lexical_w", "doc_lexical_b", "doc_idf", "combiner_w", "combiner_b")
+OPTIONAL_ARRAYS = (
+    "lexical_w", "lexical_b", "idf", "doc_w", "doc_b", "doc_lexical_w", "doc_lexical_b", "doc_idf", "combiner_w", "combiner_b",
+    "plain_sw", "plain_sb", "plain_dw", "plain_db",
+)
 
 
 def sentence_features(vectors: np.ndarray, context: str) -> np.ndarray:
@@ -67,6 +70,8 @@ class LocalModel:
     doc_idf: np.ndarray | None = None
     combiner_weights: np.ndarray | None = None  # (signals x combiner features)
     combiner_bias: np.ndarray | None = None
+    plain: plain_heads.PlainHeads | None = None
+    plain_share: float = 0.5  # weight of the plain view in the document score
 
     @property
     def version(self) -> str:
@@ -108,6 +113,12 @@ class LocalModel:
         else:  # a model trained before the combiner existed: its fixed blend
             best = np.array([scores.max(axis=0) for scores in per_sentence])
             per_document = (1 - self.doc_share) * best + self.doc_share * first.document_semantic
+        if self.plain is not None:
+            windows = [sentence_features(e.vectors, self.context) for e in embedded]
+            plain_sentence, plain_document = self.plain.scores(windows, [e.vectors for e in embedded])
+            share = self.plain_share
+            per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
+            per_document = (1 - share) * per_document + share * plain_document
         return list(zip(per_sentence, per_document))
 
     def document_scores(self, embedded: EmbeddedText) -> tuple[np.ndarray, np.ndarray]:
@@ -147,6 +158,8 @@ class LocalModel:
             arrays |= {"doc_lexical_w": self.doc_lexical_weights, "doc_lexical_b": self.doc_lexical_bias, "doc_idf": self.doc_idf}
         if self.combiner_weights is not None:
             arrays |= {"combiner_w": self.combiner_weights, "combiner_b": self.combiner_bias}
+        if self.plain is not None:
+            arrays |= self.plain.arrays()
         header = {
             "signals": self.signals,
             "thresholds": [float(t) for t in self.thresholds],
@@ -154,6 +167,7 @@ class LocalModel:
             "context": self.context,
             "layers": len(self.weights),
             "doc_share": self.doc_share,
+            "plain_share": self.plain_share,
             "meta": self.meta,
         }
         # float16 halves the file; the scores move by less than 1e-3.
@@ -187,6 +201,8 @@ class LocalModel:
             doc_idf=optional.get("doc_idf"),
             combiner_weights=optional.get("combiner_w"),
             combiner_bias=optional.get("combiner_b"),
+            plain=plain_heads.PlainHeads.from_arrays(optional),
+            plain_share=header.get("plain_share", 0.5),
         )
 
 

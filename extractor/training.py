@@ -15,7 +15,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from undertow.documents import Document
-from undertow.extractor import lexical, stacking
+from undertow.extractor import lexical, plain_heads, stacking
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
 from undertow.extractor.sentences import EmbeddedText, document_vector, embed_texts
@@ -27,6 +27,9 @@ class LabelledExample:
 
     doc: Document
     known_signals: set[str] | None = None  # None: every signal is known (a fully labelled document)
+    # A CSM's correction is a judgement on the customer's own text, worth more than one example
+    # among thousands; see FEEDBACK_WEIGHT in extractor/feedback.py.
+    weight: float = 1.0
 
 
 def labelled_example(doc: Document) -> LabelledExample:
@@ -62,16 +65,20 @@ def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: 
     return targets, mask
 
 
-def _logistic(x, y: np.ndarray, regularisation: float) -> tuple[np.ndarray, float]:
+def _logistic(x, y: np.ndarray, regularisation: float, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    if y.min() == y.max():
+        # A fold that holds out every example of a signal (a small team set written in one batch)
+        # learns nothing about it: a constant head, rather than no out-of-fold scores at all.
+        return np.zeros(x.shape[1], dtype=np.float32), (-10.0 if y.max() == 0 else 10.0)
     # Balanced weights: a signal is in perhaps 1 sentence of 40; unweighted it would never fire.
     head = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
     if not sparse.issparse(x):
-        head.fit(x, y)
+        head.fit(x, y, sample_weight=sample_weight)
         return head.coef_[0].astype(np.float32), float(head.intercept_[0])
     # Most hashed n-gram columns never occur in a given training set, and under an L2 penalty
     # their weight is exactly zero: fitting only the columns that occur gives the same head faster.
     used = np.unique(x.indices)
-    head.fit(x[:, used], y)
+    head.fit(x[:, used], y, sample_weight=sample_weight)
     weights = np.zeros(x.shape[1], dtype=np.float32)
     weights[used] = head.coef_[0]
     return weights, float(head.intercept_[0])
@@ -85,8 +92,11 @@ def _first_stage(
     context: str,
     regularisation: float,
     lexical_regularisation: float,
+    lexical_counts: tuple | None = None,
+    strict: bool = True,
 ) -> LocalModel:
-    """Sentence heads (semantic and lexical, on the sentence windows) and document heads."""
+    """Sentence heads (semantic and lexical, on the sentence windows) and document heads.
+    `lexical_counts` are these documents' n-gram counts when the caller already has them."""
     features, targets, masks = [], [], []
     for example, emb in zip(examples, embedded):
         y, m = sentence_targets(emb, example, signals)
@@ -94,7 +104,8 @@ def _first_stage(
         targets.append(y)
         masks.append(m)
     x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
-    windows, whole = lexical.counts([[s.text for s in e.sentences] for e in embedded])
+    w = _sentence_weights(examples, embedded)
+    windows, whole = lexical_counts or lexical.counts([[s.text for s in e.sentences] for e in embedded])
     idf, doc_idf = lexical.fit_idf(windows), lexical.fit_idf(whole)
     x_lexical = lexical.weigh(windows, idf)
     weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
@@ -104,12 +115,12 @@ def _first_stage(
     for j, signal in enumerate(signals):
         rows = m[:, j]
         yj = y[rows, j]
-        if yj.sum() == 0 or yj.sum() == len(yj):
+        if strict and (yj.sum() == 0 or yj.sum() == len(yj)):
             raise ValueError(
                 f"signal {signal!r} needs both positive and negative examples to train (it has {int(yj.sum())} positive sentences)"
             )
-        weights[:, j], biases[j] = _logistic(x[rows], yj, regularisation)
-        lexical_weights[:, j], lexical_bias[j] = _logistic(x_lexical[rows], yj, lexical_regularisation)
+        weights[:, j], biases[j] = _logistic(x[rows], yj, regularisation, w[rows])
+        lexical_weights[:, j], lexical_bias[j] = _logistic(x_lexical[rows], yj, lexical_regularisation, w[rows])
     means = np.array([document_vector(e) for e in embedded])
     doc_weights, doc_bias = _document_heads(examples, means, signals, regularisation)
     doc_lexical_weights, doc_lexical_bias = _document_heads(examples, lexical.weigh(whole, doc_idf), signals, DOCUMENT_LEXICAL_REGULARISATION)
@@ -135,14 +146,20 @@ def _first_stage(
 DOCUMENT_LEXICAL_REGULARISATION = 10.0
 
 
+def _sentence_weights(examples: list[LabelledExample], embedded: list[EmbeddedText]) -> np.ndarray:
+    return np.concatenate([np.full(len(e.sentences), ex.weight, dtype=np.float32) for ex, e in zip(examples, embedded)])
+
+
 def _document_heads(examples, x, signals, regularisation) -> tuple[np.ndarray, np.ndarray]:
     """Per-signal logistic heads on one row per document, over documents whose label is known."""
     weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
     biases = np.zeros(len(signals), dtype=np.float32)
     known = _known(examples, signals)
     targets = _document_targets(examples, signals)
+    document_weights = np.array([ex.weight for ex in examples], dtype=np.float32)
     for j in range(len(signals)):
-        weights[:, j], biases[j] = _logistic(x[known[:, j]], targets[known[:, j], j], regularisation)
+        rows = known[:, j]
+        weights[:, j], biases[j] = _logistic(x[rows], targets[rows, j], regularisation, document_weights[rows])
     return weights, biases
 
 
@@ -152,6 +169,25 @@ def _known(examples: list[LabelledExample], signals: list[str]) -> np.ndarray:
 
 def _document_targets(examples: list[LabelledExample], signals: list[str]) -> np.ndarray:
     return np.array([[s in (ex.doc.labels or []) for s in signals] for ex in examples])
+
+
+def fit_plain_heads(examples: list[LabelledExample], embedded: list[EmbeddedText], signals: list[str], context: str) -> plain_heads.PlainHeads:
+    """The plain view: a sentence head and a document head per signal, on embeddings only."""
+    features, targets, masks = [], [], []
+    for example, emb in zip(examples, embedded):
+        y, m = sentence_targets(emb, example, signals)
+        features.append(sentence_features(emb.vectors, context))
+        targets.append(y)
+        masks.append(m)
+    x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
+    w = _sentence_weights(examples, embedded)
+    sentence_weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
+    sentence_bias = np.zeros(len(signals), dtype=np.float32)
+    for j in range(len(signals)):
+        sentence_weights[:, j], sentence_bias[j] = _logistic(x[m[:, j]], y[m[:, j], j], plain_heads.REGULARISATION, w[m[:, j]])
+    documents = plain_heads.document_features([e.vectors for e in embedded])
+    document_weights, document_bias = _document_heads(examples, documents, signals, plain_heads.REGULARISATION)
+    return plain_heads.PlainHeads(sentence_weights, sentence_bias, document_weights, document_bias)
 
 
 FOLDS = 5
@@ -182,19 +218,28 @@ def fit_model(
     embedded = embed_texts([e.doc.text for e in examples], embedder)
     options = dict(signals=signals, embed_model=embedder.name, context=context, regularisation=regularisation, lexical_regularisation=lexical_regularisation)
     fold = writer_folds(examples)
+    # Hashing n-grams is a quarter of the training time: count once, slice per fold.
+    windows, whole = lexical.counts([[s.text for s in e.sentences] for e in embedded])
+    first_row = np.concatenate([[0], np.cumsum([len(e.sentences) for e in embedded])])
+
+    def counts_of(documents: np.ndarray) -> tuple:
+        rows = np.concatenate([np.arange(first_row[i], first_row[i + 1]) for i in documents])
+        return windows[rows], whole[documents]
+
     features = None
     for k in range(FOLDS):
         held_out = np.flatnonzero(fold == k)
         if not len(held_out):
             continue
         kept = np.flatnonzero(fold != k)
-        partial = _first_stage([examples[i] for i in kept], [embedded[i] for i in kept], **options)
+        partial = _first_stage([examples[i] for i in kept], [embedded[i] for i in kept], **options, lexical_counts=counts_of(kept), strict=False)
         scored = stacking.document_features(partial.first_stage([embedded[i] for i in held_out]))
         if features is None:
             features = np.zeros((len(examples),) + scored.shape[1:], dtype=np.float32)
         features[held_out] = scored
-    model = _first_stage(examples, embedded, **options)
+    model = _first_stage(examples, embedded, **options, lexical_counts=(windows, whole))
     model.combiner_weights, model.combiner_bias = stacking.fit_combiner(features, _document_targets(examples, signals), _known(examples, signals))
+    model.plain = fit_plain_heads(examples, embedded, signals, context)
     return model, embedded
 
 

@@ -52,8 +52,16 @@ def _evaluate_one(dataset: Path, backend: str, settings):
     return evaluate(classifier, docs, signal_names())
 
 
+def _set_name(path: Path) -> str:
+    """'real test' for eval/data/real/test.jsonl, 'synthetic test' for the bundled one."""
+    kind = "real" if path.parent.name == "real" else "synthetic"
+    return f"{kind} {path.stem}"
+
+
 def eval_command(
-    dataset: Annotated[Path | None, typer.Argument(metavar="DATASET.jsonl", help="Labelled set (default: the bundled development set).")] = None,
+    dataset: Annotated[
+        Path | None, typer.Argument(metavar="DATASET.jsonl", help="Labelled set (default: the held-out test sets, synthetic and, in a source checkout, real).")
+    ] = None,
     backend: BackendOption = "local",
     compare: Annotated[list[str], typer.Option("--compare", help="Compare backends side by side, e.g. --compare local --compare hybrid.")] = [],
     report: Annotated[Path | None, typer.Option("--report", help="Write a Markdown (.md) or HTML (.html) report with the worst errors.")] = None,
@@ -61,28 +69,34 @@ def eval_command(
     as_json: JsonOption = False,
 ) -> None:
     """Measure extraction accuracy on a labelled set (labels are never shown to the backend)."""
-    from undertow.eval.datasets import bundled_path
-    from undertow.eval.report import comparison_table, write_report
+    from undertow.eval.datasets import standard_sets
+    from undertow.eval.report import comparison_table, markdown, write_report
 
     settings = settings_for(home)
-    dataset = dataset or bundled_path("dev")
+    datasets = [dataset] if dataset else standard_sets("test")
     with user_errors():
         if compare:
             if len(compare) < 2:
                 raise fail("--compare needs two or more backends, e.g. --compare local --compare hybrid")
-            reports = {name: _evaluate_one(dataset, name, settings)[0] for name in compare}
-            if as_json:
-                print_json(reports)
-            else:
-                out_console.print(comparison_table(reports))
+            for path in datasets:
+                reports = {name: _evaluate_one(path, name, settings)[0] for name in compare}
+                if as_json:
+                    print_json(reports if len(datasets) == 1 else {_set_name(path): reports})
+                else:
+                    out_console.print(f"# {_set_name(path)}: {path}", markup=False, highlight=False)
+                    out_console.print(comparison_table(reports))
             return
-        result, mistakes, _ = _evaluate_one(dataset, backend, settings)
+        results = {path: _evaluate_one(path, backend, settings) for path in datasets}
     if report:
-        write_report(report, result, mistakes, str(dataset))
-        err_console.print(f"report written to {report}")
+        path = datasets[0]
+        result, mistakes, _ = results[path]
+        write_report(report, result, mistakes, str(path))
+        err_console.print(f"report written to {report} ({_set_name(path)})")
     if as_json:
-        print_json(result)
+        if len(datasets) == 1:
+            print_json(results[datasets[0]][0])
+        else:
+            print_json({_set_name(path): {"dataset": str(path), **result} for path, (result, _, _) in results.items()})
         return
-    from undertow.eval.report import markdown
-
-    out_console.print(markdown(result, [], str(dataset)).split("## Worst errors")[0].rstrip(), markup=False, highlight=False)
+    for path, (result, _, _) in results.items():
+        out_console.print(markdown(result, [], str(path)).split("## Worst errors")[0].rstrip(), markup=False, highlight=False)

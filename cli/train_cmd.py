@@ -12,15 +12,17 @@ from undertow.cli.common import HomeOption, JsonOption, err_console, print_json,
 
 def train(
     data: Annotated[list[Path], typer.Option("--data", help="Extra labelled JSONL to train on (repeatable).")] = [],
-    dev: Annotated[Path | None, typer.Option(help="Development set that calibrates thresholds (default: the bundled one).")] = None,
+    dev: Annotated[
+        list[Path], typer.Option(help="Development set that calibrates thresholds (repeatable; default: the synthetic one and, in a source checkout, the real one).")
+    ] = [],
     out: Annotated[Path | None, typer.Option(help="Where to write the model (default: HOME/models/local.npz).")] = None,
-    no_bundled: Annotated[bool, typer.Option("--no-bundled", help="Train only on --data, not on the bundled training set.")] = False,
+    no_bundled: Annotated[bool, typer.Option("--no-bundled", help="Train only on --data, not on the standard training sets.")] = False,
     no_feedback: Annotated[bool, typer.Option("--no-feedback", help="Ignore CSM feedback stored in the home folder.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the offline classifier on the bundled set, your own labelled data and CSM feedback."""
-    from undertow.eval.datasets import bundled_path, load_documents
+    from undertow.eval.datasets import load_documents, real_path, standard_sets
     from undertow.extractor.embedding import local_embedder
     from undertow.extractor.feedback import feedback_examples
     from undertow.extractor.local import user_model_path
@@ -31,10 +33,11 @@ def train(
     settings = settings_for(home)
     with user_errors():
         signals = signal_names()
-        train_docs = [] if no_bundled else load_documents(bundled_path("train"), labelled=True)
-        for path in data:
-            train_docs += load_documents(path, labelled=True)
-        dev_docs = load_documents(dev or bundled_path("dev"), labelled=True)
+        train_paths = ([] if no_bundled else standard_sets("train")) + list(data)
+        if not no_bundled and not real_path("train").exists():
+            err_console.print("note: the real-text training set is not here (it lives in the source repository); the model will read real text less well than the bundled one")
+        train_docs = [doc for path in train_paths for doc in load_documents(path, labelled=True)]
+        dev_docs = [doc for path in (dev or standard_sets("dev")) for doc in load_documents(path, labelled=True)]
         unknown = sorted({label for doc in train_docs for label in doc.labels or []} - set(signals))
         if unknown:
             raise ValueError(f"labels {unknown} are not defined in signals.yaml; add them to {settings.resolved_home / 'signals.yaml'}")

@@ -52,6 +52,29 @@ def _evaluate_one(dataset: Path, backend: str, settings):
     return evaluate(classifier, docs, signal_names())
 
 
+def _score_predictions(dataset: Path, predictions: Path) -> dict:
+    """Score `undertow classify` output (one JSON line per document) against a labelled set."""
+    from undertow.eval.datasets import load_documents
+    from undertow.eval.metrics import Prediction, score
+    from undertow.prompts import signal_names
+
+    docs = load_documents(dataset, labelled=True)
+    predicted: dict[str, Prediction] = {}
+    with open(predictions, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                predicted[row["id"]] = Prediction(list(row.get("labels", [])), dict(row.get("evidence", {})))
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise ValueError(f"{predictions}:{line_no}: not a classify output line ({error})") from None
+    missing = [doc.id for doc in docs if doc.id not in predicted]
+    if missing:
+        raise ValueError(f"{predictions}: no prediction for {len(missing)} documents of {dataset}, e.g. {missing[0]}")
+    return score(docs, [predicted[doc.id] for doc in docs], signal_names()) | {"backend": "predictions", "predictions": str(predictions)}
+
+
 def _set_name(path: Path) -> str:
     """'real test' for eval/data/real/test.jsonl, 'synthetic test' for the bundled one."""
     kind = "real" if path.parent.name == "real" else "synthetic"
@@ -65,6 +88,9 @@ def eval_command(
     backend: BackendOption = "local",
     compare: Annotated[list[str], typer.Option("--compare", help="Compare backends side by side, e.g. --compare local --compare hybrid.")] = [],
     report: Annotated[Path | None, typer.Option("--report", help="Write a Markdown (.md) or HTML (.html) report with the worst errors.")] = None,
+    predictions: Annotated[
+        Path | None, typer.Option("--predictions", help="Score these `undertow classify` output lines instead of running a backend.")
+    ] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -74,6 +100,16 @@ def eval_command(
 
     settings = settings_for(home)
     datasets = [dataset] if dataset else standard_sets("test")
+    if predictions:
+        if dataset is None:
+            raise fail("--predictions needs the labelled DATASET.jsonl they were made from")
+        with user_errors():
+            result = _score_predictions(dataset, predictions)
+        if as_json:
+            print_json(result)
+        else:
+            out_console.print(markdown(result, [], str(dataset)).split("## Worst errors")[0].rstrip(), markup=False, highlight=False)
+        return
     with user_errors():
         if compare:
             if len(compare) < 2:

@@ -31,6 +31,8 @@ def test_wheel_installs_only_the_undertow_package(tmp_path):
         assert f"undertow/{subpackage}/__init__.py" in names
     for data in ("undertow/prompts/signals.yaml", "undertow/extractor/model/local.npz", "undertow/eval/data/dev.jsonl"):
         assert data in names, f"{data} must ship in the wheel"
+    # Real customers' texts are kept in the repository for training and evaluation, never redistributed.
+    assert not [n for n in names if "/data/real/" in n or n.endswith("provenance.tsv")]
 
     target = tmp_path / "site"
     install = subprocess.run(

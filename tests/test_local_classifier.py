@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from helpers import doc, run_ingest, write_jsonl
 from undertow.cli.app import app
 from undertow.documents import Document
+from undertow.eval.datasets import real_path
 from undertow.extractor.local import LocalModel, load_local_model
 from undertow.extractor.local_backend import LocalClassifier
 
@@ -43,15 +44,27 @@ def test_flags_carry_verbatim_evidence_and_scores_are_deterministic(embedder):
     assert all(0.0 <= c < 0.5 for s, c in first.confidence.items() if s not in first.labels)
 
 
-def test_bundled_model_meets_a_floor_on_the_development_set():
+# Floors a little below what the bundled model measured on the held-out sets (README, and
+# eval/RESULTS.md for each look): a regression guard, not a target.
+HELD_OUT_FLOORS = {
+    "synthetic test": {"macro_f1": 0.70, "quiet_false_alarm_rate": 0.20, "evidence_hit_rate": 0.93},  # measured 0.740 / 0.167 / 0.971
+    "real test": {"macro_f1": 0.43, "quiet_false_alarm_rate": 0.25, "evidence_hit_rate": 0.75},  # measured 0.461 / 0.219 / 0.793
+}
+
+
+def test_bundled_model_holds_its_figures_on_the_held_out_sets():
     result = CliRunner().invoke(app, ["eval", "--json"])
     assert result.exit_code == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["n_docs"] >= 400 and report["backend"] == "local"
-    # A regression guard well below the figures in the README, not a target.
-    assert report["macro_f1"] >= 0.75 and report["quiet_false_alarm_rate"] <= 0.15
-    assert report["evidence_hit_rate"] >= 0.85
-    assert set(report["per_language"]) == {"en", "it", "de", "pt", "nl", "fr", "es"}
+    reports = json.loads(result.stdout)
+    expected = {"synthetic test"} | ({"real test"} if real_path("test").exists() else set())
+    assert set(reports) == expected
+    for name, report in reports.items():
+        floors = HELD_OUT_FLOORS[name]
+        assert report["backend"] == "local" and report["n_docs"] >= 300
+        assert report["macro_f1"] >= floors["macro_f1"], name
+        assert report["quiet_false_alarm_rate"] <= floors["quiet_false_alarm_rate"], name
+        assert report["evidence_hit_rate"] >= floors["evidence_hit_rate"], name
+    assert set(reports["synthetic test"]["per_language"]) == {"en", "it", "de", "pt", "nl", "fr", "es"}
 
 
 @pytest.fixture()
@@ -106,7 +119,7 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
     text = "Honestly we mostly export everything to spreadsheets now, it is simpler than raising tickets."
     path = write_jsonl(tmp_path / "fb.jsonl", [doc(1, text=text)])
     home, _ = run_ingest([path], settings)
-    before = classify(LocalClassifier(embedder=embedder), text).confidence["silent_dissatisfaction"]
+    before = classify(LocalClassifier(embedder=embedder), text).confidence
 
     runner = CliRunner()
     result = runner.invoke(app, ["feedback", "d-0001", "--reject", "silent_dissatisfaction", "--confirm", "security_concern"])
@@ -120,8 +133,9 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
     report = _train_small()
     assert report["feedback_documents"] == 1
     after = classify(LocalClassifier(embedder=embedder), text).confidence
-    assert after["silent_dissatisfaction"] < before
-    assert after["security_concern"] > 0.5
+    assert after["silent_dissatisfaction"] < before["silent_dissatisfaction"]
+    # One confirmation on a 90-document training set moves the score most of the way to the flag.
+    assert after["security_concern"] > before["security_concern"] + 0.2
 
 
 def test_reclassify_applies_a_new_model_to_stored_documents_without_reembedding(security_home, tmp_path, settings):
@@ -138,3 +152,22 @@ def test_reclassify_applies_a_new_model_to_stored_documents_without_reembedding(
     assert "d-0001" in flags
     quote = flags["d-0001"]["evidence"][0]
     assert SECURITY_TEXT[quote["start"] : quote["end"]] == quote["quote"]
+
+
+def test_classify_output_scored_with_eval_predictions_matches_eval(tmp_path):
+    """What a user measures by classifying a label-stripped file equals what eval reports."""
+    labelled = [json.loads(line) for line in (DATA / "small_dev_with_security.jsonl").read_text(encoding="utf-8").splitlines()][:12]
+    gold = write_jsonl(tmp_path / "gold.jsonl", labelled)
+    stripped = write_jsonl(tmp_path / "stripped.jsonl", [{k: v for k, v in d.items() if k not in ("labels", "evidence")} for d in labelled])
+    runner = CliRunner()
+    classified = runner.invoke(app, ["classify", str(stripped)])
+    assert classified.exit_code == 0, classified.stderr
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(classified.stdout, encoding="utf-8")
+    scored = json.loads(runner.invoke(app, ["eval", str(gold), "--predictions", str(predictions), "--json"]).stdout)
+    direct = json.loads(runner.invoke(app, ["eval", str(gold), "--json"]).stdout)
+    for key in ("macro_f1", "quiet_false_alarm_rate", "evidence_hit_rate", "per_signal"):
+        assert scored[key] == direct[key]
+    predictions.write_text(classified.stdout.splitlines()[0] + "\n", encoding="utf-8")
+    short = runner.invoke(app, ["eval", str(gold), "--predictions", str(predictions)])
+    assert short.exit_code == 2 and "no prediction for 11 documents" in short.stderr

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from joblib import Parallel, delayed, parallel_config
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
@@ -191,6 +192,7 @@ def fit_plain_heads(examples: list[LabelledExample], embedded: list[EmbeddedText
 
 
 FOLDS = 5
+TRAINING_WORKERS = 2
 
 
 def writer_folds(examples: list[LabelledExample], folds: int = FOLDS) -> np.ndarray:
@@ -226,20 +228,24 @@ def fit_model(
         rows = np.concatenate([np.arange(first_row[i], first_row[i + 1]) for i in documents])
         return windows[rows], whole[documents]
 
-    features = None
-    for k in range(FOLDS):
-        held_out = np.flatnonzero(fold == k)
-        if not len(held_out):
-            continue
-        kept = np.flatnonzero(fold != k)
+    def out_of_fold(k: int) -> tuple[np.ndarray, np.ndarray]:
+        held_out, kept = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
         partial = _first_stage([examples[i] for i in kept], [embedded[i] for i in kept], **options, lexical_counts=counts_of(kept), strict=False)
-        scored = stacking.document_features(partial.first_stage([embedded[i] for i in held_out]))
-        if features is None:
-            features = np.zeros((len(examples),) + scored.shape[1:], dtype=np.float32)
+        return held_out, stacking.document_features(partial.first_stage([embedded[i] for i in held_out]))
+
+    # The folds, the final heads and the plain view are independent fits: two worker processes
+    # with one BLAS thread each use both cores without fighting over them (threads did not, and
+    # two BLAS threads per worker oversubscribe). One thread each also fixes the order of the
+    # sums, so the model is the same on every run.
+    tasks = [delayed(out_of_fold)(k) for k in range(FOLDS) if (fold == k).any()]
+    tasks += [delayed(_first_stage)(examples, embedded, **options, lexical_counts=(windows, whole)), delayed(fit_plain_heads)(examples, embedded, signals, context)]
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        *folds, model, plain = Parallel(n_jobs=TRAINING_WORKERS)(tasks)
+    features = np.zeros((len(examples),) + folds[0][1].shape[1:], dtype=np.float32)
+    for held_out, scored in folds:
         features[held_out] = scored
-    model = _first_stage(examples, embedded, **options, lexical_counts=(windows, whole))
     model.combiner_weights, model.combiner_bias = stacking.fit_combiner(features, _document_targets(examples, signals), _known(examples, signals))
-    model.plain = fit_plain_heads(examples, embedded, signals, context)
+    model.plain = plain
     return model, embedded
 
 

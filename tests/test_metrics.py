@@ -82,3 +82,19 @@ def test_errors_list_false_positives_and_negatives_most_confident_first():
         ("false_negative", "champion_departure", "g1"),
         ("false_positive", "budget_pressure", "g2"),
     ]
+
+
+def test_a_signal_the_annotator_never_judged_is_neither_right_nor_wrong():
+    judged_two = gold(1, "Budget frozen.", ["budget_pressure"], {"budget_pressure": ["Budget frozen."]}).model_copy(
+        update={"labelled_signals": ["budget_pressure", "champion_departure"]}
+    )
+    quiet_judged_two = gold(2, "All fine.", []).model_copy(update={"labelled_signals": ["budget_pressure", "champion_departure"]})
+    predicted = [
+        Prediction(["budget_pressure", "competitor_mention"], {"budget_pressure": ["Budget frozen."], "competitor_mention": ["Budget frozen."]}),
+        Prediction(["competitor_mention"], {"competitor_mention": ["All fine."]}),
+    ]
+    report = score([judged_two, quiet_judged_two], predicted, SIGNALS)
+    assert report["per_signal"]["competitor_mention"]["f1"] is None  # no judged support, no judged false alarm
+    assert report["quiet_false_alarm_rate"] == 0.0
+    assert report["per_signal"]["budget_pressure"]["f1"] == 1.0
+    assert errors([judged_two, quiet_judged_two], predicted, [{}, {}], SIGNALS) == []

@@ -98,14 +98,7 @@ def _first_stage(
 ) -> LocalModel:
     """Sentence heads (semantic and lexical, on the sentence windows) and document heads.
     `lexical_counts` are these documents' n-gram counts when the caller already has them."""
-    features, targets, masks = [], [], []
-    for example, emb in zip(examples, embedded):
-        y, m = sentence_targets(emb, example, signals)
-        features.append(sentence_features(emb.vectors, context))
-        targets.append(y)
-        masks.append(m)
-    x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
-    w = _sentence_weights(examples, embedded)
+    x, y, m, w = sentence_matrix(examples, embedded, signals, context)
     windows, whole = lexical_counts or lexical.counts([[s.text for s in e.sentences] for e in embedded])
     idf, doc_idf = lexical.fit_idf(windows), lexical.fit_idf(whole)
     x_lexical = lexical.weigh(windows, idf)
@@ -147,8 +140,16 @@ def _first_stage(
 DOCUMENT_LEXICAL_REGULARISATION = 10.0
 
 
-def _sentence_weights(examples: list[LabelledExample], embedded: list[EmbeddedText]) -> np.ndarray:
-    return np.concatenate([np.full(len(e.sentences), ex.weight, dtype=np.float32) for ex, e in zip(examples, embedded)])
+def sentence_matrix(examples: list[LabelledExample], embedded: list[EmbeddedText], signals: list[str], context: str) -> tuple[np.ndarray, ...]:
+    """Every training sentence as a row: (window features, targets, masks, example weights)."""
+    features, targets, masks = [], [], []
+    for example, emb in zip(examples, embedded):
+        y, m = sentence_targets(emb, example, signals)
+        features.append(sentence_features(emb.vectors, context))
+        targets.append(y)
+        masks.append(m)
+    weights = np.concatenate([np.full(len(e.sentences), ex.weight, dtype=np.float32) for ex, e in zip(examples, embedded)])
+    return np.vstack(features), np.vstack(targets), np.vstack(masks), weights
 
 
 def _document_heads(examples, x, signals, regularisation) -> tuple[np.ndarray, np.ndarray]:
@@ -174,14 +175,7 @@ def _document_targets(examples: list[LabelledExample], signals: list[str]) -> np
 
 def fit_plain_heads(examples: list[LabelledExample], embedded: list[EmbeddedText], signals: list[str], context: str) -> plain_heads.PlainHeads:
     """The plain view: a sentence head and a document head per signal, on embeddings only."""
-    features, targets, masks = [], [], []
-    for example, emb in zip(examples, embedded):
-        y, m = sentence_targets(emb, example, signals)
-        features.append(sentence_features(emb.vectors, context))
-        targets.append(y)
-        masks.append(m)
-    x, y, m = np.vstack(features), np.vstack(targets), np.vstack(masks)
-    w = _sentence_weights(examples, embedded)
+    x, y, m, w = sentence_matrix(examples, embedded, signals, context)
     sentence_weights = np.zeros((x.shape[1], len(signals)), dtype=np.float32)
     sentence_bias = np.zeros(len(signals), dtype=np.float32)
     for j in range(len(signals)):

@@ -15,29 +15,49 @@ BackendOption = Annotated[str, typer.Option("--backend", help="local (offline), 
 
 
 def classify(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Documents in the SIGNALS.md format; '-' reads stdin.")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="INPUT...", help="Files or folders (.jsonl, .csv, .eml, .mbox, .txt, .md); '-' reads JSONL from stdin."),
+    ],
     backend: BackendOption = "local",
+    account: Annotated[str | None, typer.Option(help="Account id for documents that carry none (notes without front matter).")] = None,
     home: HomeOption = None,
 ) -> None:
-    """Classify documents and print one JSON line per document: id, labels, evidence, confidence."""
-    from undertow.eval.datasets import load_documents
-    from undertow.extractor.backends import make_classifier
+    """Classify documents and print one JSON line per document: id, labels, evidence, confidence.
+
+    A bad line or file is reported as `file:line: reason` and skipped; the rest is classified
+    and the exit code is 1."""
     from undertow.eval.runner import classify_all
+    from undertow.extractor.backends import make_classifier
+    from undertow.ingest.items import ReadFailure
+    from undertow.ingest.sources import ReadOptions, read_all
 
     settings = settings_for(home)
     with user_errors():
-        if str(input_path) == "-":
-            import tempfile
-
-            with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
-                tmp.write(sys.stdin.read())
-            input_path = Path(tmp.name)
-        docs = load_documents(input_path, labelled=False)
+        paths = [_stdin_as_file() if str(path) == "-" else path for path in inputs]
+        docs, rejected = [], 0
+        for item in read_all(paths, ReadOptions(defaults={"account_id": account} if account else {})):
+            if isinstance(item, ReadFailure):
+                err_console.print(str(item), highlight=False, markup=False, soft_wrap=True)
+                rejected += 1
+            else:
+                docs.append(item.document)
         classifier = make_classifier(backend, settings)
         for result in classify_all(classifier, docs):
             sys.stdout.write(json.dumps(result.to_output(), ensure_ascii=False) + "\n")
         if hasattr(classifier, "summary"):
             err_console.print(classifier.summary(), highlight=False)
+    if rejected:
+        err_console.print(f"{rejected} input line(s) or file(s) rejected; {len(docs)} documents classified", highlight=False)
+        raise typer.Exit(1)
+
+
+def _stdin_as_file() -> Path:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
+        tmp.write(sys.stdin.read())
+    return Path(tmp.name)
 
 
 def _evaluate_one(dataset: Path, backend: str, settings):

@@ -171,3 +171,20 @@ def test_classify_output_scored_with_eval_predictions_matches_eval(tmp_path):
     predictions.write_text(classified.stdout.splitlines()[0] + "\n", encoding="utf-8")
     short = runner.invoke(app, ["eval", str(gold), "--predictions", str(predictions)])
     assert short.exit_code == 2 and "no prediction for 11 documents" in short.stderr
+
+
+def test_classify_reads_every_format_and_a_bad_line_does_not_stop_the_batch(tmp_path):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "tickets.jsonl").write_text(
+        json.dumps({"id": "t-1", "account_id": "acme", "text": "Please treat this as our notice: we will not renew in June."}) + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "t-2", "account_id": "acme", "text": "Thanks, the export works now."}) + "\n",
+        encoding="utf-8",
+    )
+    (folder / "call.md").write_text("Maria told us she is leaving the company at the end of the month.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["classify", str(folder), "--account", "acme"])
+    assert result.exit_code == 1
+    assert f"{folder / 'tickets.jsonl'}:2: not valid JSON" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {line["id"] for line in lines} >= {"t-1", "t-2"} and len(lines) == 3

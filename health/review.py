@@ -5,6 +5,7 @@ from __future__ import annotations
 from undertow.health.account import AccountHealth
 from undertow.health.bands import BAND_RANK
 from undertow.health.config import HealthConfig
+from undertow.prompts import load_signals
 
 
 def review_reasons(account: AccountHealth, config: HealthConfig) -> list[str]:
@@ -14,6 +15,11 @@ def review_reasons(account: AccountHealth, config: HealthConfig) -> list[str]:
     if account.quant_band == "green" and qual.risk >= rules.qual_risk_high:
         signals = ", ".join(s.replace("_", " ") for s in qual.active) or "older flags"
         reasons.append(f"numbers look green (quant {account.quant.score:.0f}) but the customer's words say otherwise: {signals} (risk {qual.risk:.2f})")
+
+    always_reviewed = {signal.name: signal.review_reason for signal in load_signals() if signal.review_reason}
+    for signal in qual.active:
+        if signal in always_reviewed:
+            reasons.append(f"{always_reviewed[signal]} ({signal.replace('_', ' ')})")
 
     sentiment = account.row.text.get("csm_sentiment")
     if sentiment and account.band and BAND_RANK[sentiment] > BAND_RANK[account.band]:

@@ -22,6 +22,9 @@ class SignalDefinition(BaseModel):
     definition: str
     not_: str = Field(default="", alias="not")
     severity: float = Field(default=0.8, ge=0, le=1)
+    # When set, an account with this signal active is sent for review whatever its score, and
+    # this is the reason shown (a customer saying it will leave needs a person even when green).
+    review_reason: str = ""
     examples: SignalExamples = Field(default_factory=SignalExamples)
 
 

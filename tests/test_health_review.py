@@ -129,3 +129,13 @@ def test_quantile_bands_follow_the_portfolio():
     assert [band_of(s, cuts) for s in scores] == ["red"] * 2 + ["yellow"] * 3 + ["green"] * 5
     fixed = cuts_for(scores, bands.model_copy(update={"method": "fixed"}))
     assert [band_of(s, fixed) for s in (44.9, 45.0, 69.9, 70.0)] == ["red", "yellow", "yellow", "green"]
+
+
+def test_a_signal_with_a_review_reason_sends_the_account_to_review_whatever_its_band(tmp_path):
+    (tmp_path / "scorecard.yaml").write_text(SCORECARD.replace("qual_risk_high: 0.5", "qual_risk_high: 0.99"), encoding="utf-8")
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
+    leaving = champion("quiet", 0) | {"signal": "churn_intent"}
+    accounts = score_accounts(read_accounts(tmp_path / "accounts.csv"), {"quiet": [leaving], "stable": [champion("stable", 0)]}, AS_OF, load_config(tmp_path / "scorecard.yaml"), {})
+    by_id = {a.account_id: a for a in accounts}
+    assert by_id["quiet"].review_reasons == ["the customer said it will leave or shrink (churn intent)"]
+    assert not any("will leave" in r for r in by_id["stable"].review_reasons)  # champion_departure has no review_reason

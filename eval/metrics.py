@@ -49,7 +49,7 @@ def _macro(f1s: list[float | None]) -> float:
 def judged_signals(doc: Document, signals: list[str]) -> set[str]:
     """The signals this document's annotator judged: a set labelled before a signal existed says
     nothing about that signal, so a flag for it is neither right nor wrong there."""
-    return set(signals) if doc.labelled_signals is None else set(signals) & set(doc.labelled_signals)
+    return {signal for signal in signals if doc.judges(signal)}
 
 
 def score(gold: list[Document], predicted: list[Prediction], signals: list[str]) -> dict:

@@ -86,8 +86,12 @@ class LocalModel:
                 hidden = np.maximum(hidden, 0.0)
         return _sigmoid(hidden)
 
-    def first_stage(self, embedded: list[EmbeddedText]) -> stacking.FirstStageScores:
-        sentence_semantic = self.semantic_scores(np.vstack([sentence_features(e.vectors, self.context) for e in embedded]))
+    def windows(self, embedded: list[EmbeddedText]) -> np.ndarray:
+        """Every sentence's features with its neighbours, all documents stacked: both views read them."""
+        return np.vstack([sentence_features(e.vectors, self.context) for e in embedded])
+
+    def first_stage(self, embedded: list[EmbeddedText], sentence_windows: np.ndarray | None = None) -> stacking.FirstStageScores:
+        sentence_semantic = self.semantic_scores(self.windows(embedded) if sentence_windows is None else sentence_windows)
         windows, whole = lexical.features([[s.text for s in e.sentences] for e in embedded], self.idf, self.doc_idf)
         sentence_lexical = _sigmoid(np.asarray(windows @ self.lexical_weights) + self.lexical_bias)
         means = np.array([document_vector(e) for e in embedded])
@@ -106,7 +110,8 @@ class LocalModel:
         a nightly run classifies thousands of documents and per-document calls cost more than the maths."""
         if not embedded:
             return []
-        first = self.first_stage(embedded)
+        windows = self.windows(embedded)
+        first = self.first_stage(embedded, windows)
         per_sentence = first.per_document(first.sentence_scores)
         if self.combiner_weights is not None:
             per_document = stacking.combined_scores(stacking.document_features(first), self.combiner_weights, self.combiner_bias)
@@ -114,8 +119,7 @@ class LocalModel:
             best = np.array([scores.max(axis=0) for scores in per_sentence])
             per_document = (1 - self.doc_share) * best + self.doc_share * first.document_semantic
         if self.plain is not None:
-            windows = [sentence_features(e.vectors, self.context) for e in embedded]
-            plain_sentence, plain_document = self.plain.scores(windows, [e.vectors for e in embedded])
+            plain_sentence, plain_document = self.plain.scores(windows, embedded)
             share = self.plain_share
             per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
             per_document = (1 - share) * per_document + share * plain_document

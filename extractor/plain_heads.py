@@ -14,18 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from undertow.extractor.sentences import EmbeddedText, document_vector
+
 # A sentence that says it outright decides more than the document's overall drift.
 SENTENCE_SHARE = 0.7
 REGULARISATION = 1.0
 
 
-def document_features(vectors_per_document: list[np.ndarray]) -> np.ndarray:
-    """(documents x 2*dim): normalised mean and element-wise max of each document's sentence vectors."""
-    rows = []
-    for vectors in vectors_per_document:
-        mean = vectors.mean(axis=0)
-        rows.append(np.concatenate([mean / max(float(np.linalg.norm(mean)), 1e-12), vectors.max(axis=0)]))
-    return np.array(rows, dtype=np.float32)
+def document_features(embedded: list[EmbeddedText]) -> np.ndarray:
+    """(documents x 2*dim): each document's vector (normalised mean) and the element-wise max of its sentence vectors."""
+    return np.array([np.concatenate([document_vector(e), e.vectors.max(axis=0)]) for e in embedded], dtype=np.float32)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -39,12 +37,12 @@ class PlainHeads:
     document_weights: np.ndarray  # (2*dim x signals)
     document_bias: np.ndarray  # (signals,)
 
-    def scores(self, window_features: list[np.ndarray], vectors_per_document: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-        """(per-document sentence scores, document scores), each sentences x signals / documents x signals."""
-        lengths = [len(f) for f in window_features]
-        sentence = _sigmoid(np.vstack(window_features) @ self.sentence_weights + self.sentence_bias)
-        per_sentence = np.split(sentence, np.cumsum(lengths)[:-1])
-        document = _sigmoid(document_features(vectors_per_document) @ self.document_weights + self.document_bias)
+    def scores(self, windows: np.ndarray, embedded: list[EmbeddedText]) -> tuple[list[np.ndarray], np.ndarray]:
+        """(per-document sentence scores, document scores) from the stacked sentence-window
+        features of all documents; sentences x signals and documents x signals."""
+        sentence = _sigmoid(windows @ self.sentence_weights + self.sentence_bias)
+        per_sentence = np.split(sentence, np.cumsum([len(e.sentences) for e in embedded])[:-1])
+        document = _sigmoid(document_features(embedded) @ self.document_weights + self.document_bias)
         best = np.array([s.max(axis=0) for s in per_sentence])
         return per_sentence, SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * document
 

@@ -180,7 +180,7 @@ def fit_plain_heads(examples: list[LabelledExample], embedded: list[EmbeddedText
     sentence_bias = np.zeros(len(signals), dtype=np.float32)
     for j in range(len(signals)):
         sentence_weights[:, j], sentence_bias[j] = _logistic(x[m[:, j]], y[m[:, j], j], plain_heads.REGULARISATION, w[m[:, j]])
-    documents = plain_heads.document_features([e.vectors for e in embedded])
+    documents = plain_heads.document_features(embedded)
     document_weights, document_bias = _document_heads(examples, documents, signals, plain_heads.REGULARISATION)
     return plain_heads.PlainHeads(sentence_weights, sentence_bias, document_weights, document_bias)
 
@@ -256,7 +256,7 @@ def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list
     thresholds: dict[str, float] = {}
     for j, signal in enumerate(model.signals):
         # Documents whose annotator never judged this signal say nothing about its threshold.
-        judged = np.array([d.labelled_signals is None or signal in d.labelled_signals for d in docs])
+        judged = np.array([d.judges(signal) for d in docs])
         gold = np.array([signal in (d.labels or []) for d in docs])[judged]
         scores, quiet_judged = doc_scores[judged, j], quiet[judged]
         if not gold.any():

@@ -50,6 +50,10 @@ class Document(BaseModel):
             raise ValueError("text is empty")
         return value
 
+    def judges(self, signal: str) -> bool:
+        """Whether this document's annotator judged `signal` (see `labelled_signals`)."""
+        return self.labelled_signals is None or signal in self.labelled_signals
+
     @property
     def content_hash(self) -> str:
         """Hash of what the classifier and the store see; metadata-only edits still count."""

@@ -74,25 +74,28 @@ def _evaluate_one(dataset: Path, backend: str, settings):
 
 def _score_predictions(dataset: Path, predictions: Path) -> dict:
     """Score `undertow classify` output (one JSON line per document) against a labelled set."""
-    from undertow.eval.datasets import load_documents
+    from undertow.eval.datasets import jsonl_rows, load_documents
     from undertow.eval.metrics import Prediction, score
     from undertow.prompts import signal_names
 
     docs = load_documents(dataset, labelled=True)
     predicted: dict[str, Prediction] = {}
-    with open(predictions, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                predicted[row["id"]] = Prediction(list(row.get("labels", [])), dict(row.get("evidence", {})))
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise ValueError(f"{predictions}:{line_no}: not a classify output line ({error})") from None
+    for line_no, row in jsonl_rows(predictions):
+        try:
+            predicted[row["id"]] = Prediction(list(row.get("labels", [])), dict(row.get("evidence", {})))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{predictions}:{line_no}: not a classify output line ({error})") from None
     missing = [doc.id for doc in docs if doc.id not in predicted]
     if missing:
         raise ValueError(f"{predictions}: no prediction for {len(missing)} documents of {dataset}, e.g. {missing[0]}")
     return score(docs, [predicted[doc.id] for doc in docs], signal_names()) | {"backend": "predictions", "predictions": str(predictions)}
+
+
+def _print_summary(result: dict, dataset: Path) -> None:
+    """The figures of the Markdown report, without its list of errors."""
+    from undertow.eval.report import markdown
+
+    out_console.print(markdown(result, [], str(dataset)).split("## Worst errors")[0].rstrip(), markup=False, highlight=False)
 
 
 def _set_name(path: Path) -> str:
@@ -116,7 +119,7 @@ def eval_command(
 ) -> None:
     """Measure extraction accuracy on a labelled set (labels are never shown to the backend)."""
     from undertow.eval.datasets import standard_sets
-    from undertow.eval.report import comparison_table, markdown, write_report
+    from undertow.eval.report import comparison_table, write_report
 
     settings = settings_for(home)
     datasets = [dataset] if dataset else standard_sets("test")
@@ -128,7 +131,7 @@ def eval_command(
         if as_json:
             print_json(result)
         else:
-            out_console.print(markdown(result, [], str(dataset)).split("## Worst errors")[0].rstrip(), markup=False, highlight=False)
+            _print_summary(result, dataset)
         return
     with user_errors():
         if compare:
@@ -155,4 +158,4 @@ def eval_command(
             print_json({_set_name(path): {"dataset": str(path), **result} for path, (result, _, _) in results.items()})
         return
     for path, (result, _, _) in results.items():
-        out_console.print(markdown(result, [], str(path)).split("## Worst errors")[0].rstrip(), markup=False, highlight=False)
+        _print_summary(result, path)

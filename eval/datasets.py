@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -20,18 +21,20 @@ class DatasetError(ValueError):
     pass
 
 
-def bundled_path(split: str) -> Path:
-    """`train`, `dev` or `test`: the labelled sets that ship with the package."""
+def _split_path(folder: str, split: str) -> Path:
     if split not in BUNDLED_SPLITS:
         raise ValueError(f"unknown split {split!r}: one of {', '.join(BUNDLED_SPLITS)}")
-    return Path(str(resources.files("undertow.eval").joinpath(f"data/{split}.jsonl")))
+    return Path(str(resources.files("undertow.eval").joinpath(f"{folder}/{split}.jsonl")))
+
+
+def bundled_path(split: str) -> Path:
+    """`train`, `dev` or `test`: the labelled sets that ship with the package."""
+    return _split_path("data", split)
 
 
 def real_path(split: str) -> Path:
     """`train`, `dev` or `test` of the real-text corpus; it exists only in a source checkout."""
-    if split not in BUNDLED_SPLITS:
-        raise ValueError(f"unknown split {split!r}: one of {', '.join(BUNDLED_SPLITS)}")
-    return Path(str(resources.files("undertow.eval").joinpath(f"{REAL_DIR_NAME}/{split}.jsonl")))
+    return _split_path(REAL_DIR_NAME, split)
 
 
 def standard_sets(split: str) -> list[Path]:
@@ -39,24 +42,33 @@ def standard_sets(split: str) -> list[Path]:
     return [bundled_path(split)] + [p for p in [real_path(split)] if p.exists()]
 
 
-def load_documents(path: Path, labelled: bool) -> list[Document]:
-    """Every line a Document; a bad line stops the load with `file:line: reason`, since a
-    scored set with silently missing lines would report a wrong figure."""
-    docs: list[Document] = []
+def jsonl_rows(path: Path) -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) for every non-blank line; a line that is not JSON stops the
+    read with `file:line: reason`, since a scored set with silently missing lines would report a
+    wrong figure."""
     with open(path, encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                raw = json.loads(line)
-                doc = Document.model_validate(raw)
-            except (json.JSONDecodeError, ValidationError) as error:
+                yield line_no, json.loads(line)
+            except json.JSONDecodeError as error:
                 raise DatasetError(f"{path}:{line_no}: {_first_error(error)}") from None
-            if labelled:
-                problem = contract_problem(doc)
-                if problem:
-                    raise DatasetError(f"{path}:{line_no}: {problem}")
-            docs.append(doc)
+
+
+def load_documents(path: Path, labelled: bool) -> list[Document]:
+    """Every line a Document; a bad line stops the load with `file:line: reason`."""
+    docs: list[Document] = []
+    for line_no, raw in jsonl_rows(path):
+        try:
+            doc = Document.model_validate(raw)
+        except ValidationError as error:
+            raise DatasetError(f"{path}:{line_no}: {_first_error(error)}") from None
+        if labelled:
+            problem = contract_problem(doc)
+            if problem:
+                raise DatasetError(f"{path}:{line_no}: {problem}")
+        docs.append(doc)
     return docs
 
 

@@ -22,7 +22,9 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-REAL_DIR = Path(__file__).resolve().parent / "data" / "real"
+from undertow.eval.datasets import real_path
+
+REAL_DIR = real_path("train").parent
 RAW_DIR = REAL_DIR / "raw"
 SPLIT_SHARES = {"train": 0.58, "dev": 0.18, "test": 0.24}
 PROVENANCE_FIELDS = ("id", "split", "family", "vendor", "language", "url", "repo", "path", "commit", "date_read", "licence")
@@ -215,8 +217,8 @@ def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR)
                 continue
             seen.add(key)
             labels, evidence = merge(doc, a[doc["id"]], b[doc["id"]], settled.get(doc["id"]))
-            vendor = (settled.get(doc["id"]) or b[doc["id"]]).get("vendor") or b[doc["id"]].get("vendor", "")
-            merged.append(to_document(doc, labels, evidence) | {"vendor": str(vendor).strip().lower()})
+            vendor = str(b[doc["id"]].get("vendor") or "").strip().lower()  # reading B names the vendor
+            merged.append(to_document(doc, labels, evidence) | {"vendor": vendor})
             provenance.append(doc | {"vendor": merged[-1]["vendor"]})
     split_of = assign_splits(merged, read_placed(out_dir / "provenance.tsv"))
     out = {split: [] for split in SPLIT_SHARES}

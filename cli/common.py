@@ -25,7 +25,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 
 
 def settings_for(home: Path | None) -> Settings:
-    return load_settings(home)
+    from undertow.errors import UndertowError
+
+    try:
+        return load_settings(home)
+    except UndertowError as error:
+        raise fail(str(error), error.exit_code) from None
 
 
 def print_json(value: Any) -> None:
@@ -34,18 +39,21 @@ def print_json(value: Any) -> None:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
 def user_errors(*error_types: type[BaseException]):
     """Known failures become one line and a non-zero exit instead of a traceback."""
+    from undertow.errors import UndertowError
     from undertow.eval.datasets import DatasetError
     from undertow.store.lock import StoreBusy
 
     try:
         yield
+    except UndertowError as error:
+        raise fail(str(error), error.exit_code) from None
     except (StoreBusy, DatasetError, FileNotFoundError, ValueError, *error_types) as error:
         raise fail(str(error)) from None
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, fail, print_json, settings_for
+from undertow.cli.common import HomeOption, JsonOption, err_console, fail, print_json, settings_for, user_errors
 
 
 def feedback(
@@ -30,7 +30,8 @@ def feedback(
             raise fail(f"unknown signal {signal!r}: one of {', '.join(known)}")
     if set(confirm) & set(reject):
         raise fail(f"cannot confirm and reject {sorted(set(confirm) & set(reject))} at once")
-    records = RecordStore(settings.sqlite_url)
+    with user_errors():
+        records = RecordStore(settings.sqlite_url)
     if records.get_document(doc_id) is None:
         raise fail(f"no document {doc_id!r} in {settings.resolved_home}")
     for signal in confirm:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     database_url: str | None = None
     embedding: str = Field(default="local", description="'local' (bundled multilingual model) or 'openai'")
+    ingest_batch: int = Field(default=64, ge=1, description="documents embedded and stored per transaction")
+    max_document_chars: int = Field(default=100_000, ge=1_000, description="longer texts are cut at a sentence end")
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @classmethod
@@ -81,10 +83,23 @@ class Settings(BaseSettings):
 
 
 def load_settings(home: Path | None = None) -> Settings:
+    from pydantic import ValidationError
+
+    from undertow.errors import ConfigurationError
+
     if home is not None:
         os.environ["UNDERTOW_HOME"] = str(home)
-    settings = Settings(home=home_from_env())
-    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = Settings(home=home_from_env())
+    except (ValidationError, ValueError) as error:  # a TOML syntax error is a ValueError too
+        raise ConfigurationError(f"{home_from_env() / 'config.toml'} or UNDERTOW_* settings: {str(error).splitlines()[0]}") from None
+    folder = settings.resolved_home
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(f"the home {folder} is a file, not a folder: pass --home with a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as error:
+        raise ConfigurationError(f"cannot create the home folder {folder}: {error.strerror or error}") from None
     return settings
 
 

@@ -29,7 +29,7 @@ def classify(
     and the exit code is 1."""
     from undertow.eval.runner import classify_all
     from undertow.extractor.backends import make_classifier
-    from undertow.ingest.items import ReadFailure
+    from undertow.ingest.items import ReadDocument, ReadFailure
     from undertow.ingest.sources import ReadOptions, read_all
 
     settings = settings_for(home)
@@ -40,8 +40,10 @@ def classify(
             if isinstance(item, ReadFailure):
                 err_console.print(str(item), highlight=False, markup=False, soft_wrap=True)
                 rejected += 1
-            else:
+            elif isinstance(item, ReadDocument):
                 docs.append(item.document)
+            else:
+                err_console.print(f"skipped {item}", highlight=False, markup=False, soft_wrap=True)
         classifier = make_classifier(backend, settings)
         for result in classify_all(classifier, docs):
             sys.stdout.write(json.dumps(result.to_output(), ensure_ascii=False) + "\n")

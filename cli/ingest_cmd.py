@@ -28,6 +28,9 @@ def ingest(
     column_map: Annotated[list[str], typer.Option("--map", help="CSV column for a field, FIELD=COLUMN; repeatable.")] = [],
     own_domain: Annotated[list[str], typer.Option(help="Your company's e-mail domain(s), so the customer side is found.")] = [],
     backend: Annotated[str, typer.Option(help="Classifier: local (offline), llm or hybrid.")] = "local",
+    dayfirst: Annotated[bool | None, typer.Option("--dayfirst/--monthfirst", help="How to read dates such as 03/11/2026 (default: day first, with a warning).", show_default=False)] = None,
+    date_format: Annotated[str | None, typer.Option(help="Exact date format of the exports, e.g. '%m/%d/%Y %H:%M'.")] = None,
+    max_chars: Annotated[int | None, typer.Option(help="Longest text kept per document; longer ones are cut at a sentence end (default 100000).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read exports into the store: idempotent, incremental and safe to re-run after a crash."""
@@ -41,6 +44,9 @@ def ingest(
         defaults={"account_id": account} if account else {},
         column_map=parse_mapping(column_map),
         own_domains={d.lower() for d in own_domain},
+        dayfirst=dayfirst,
+        date_format=date_format,
+        max_chars=max_chars or settings.max_document_chars,
     )
     with user_errors():
         classifier = make_classifier(backend, settings)
@@ -49,15 +55,18 @@ def ingest(
                 Home(settings),
                 classifier,
                 on_progress=progress.update,
-                on_failure=lambda failure: err_console.print(f"[yellow]rejected[/] {failure}", highlight=False, soft_wrap=True),
+                on_failure=lambda failure: err_console.print(f"rejected {failure}", style="yellow", highlight=False, soft_wrap=True, markup=False),
+                on_notice=lambda line: err_console.print(line, highlight=False, soft_wrap=True, markup=False),
+                batch_size=settings.ingest_batch,
             )
             summary = ingestor.run(paths, options)
     if as_json:
         print_json(summary.as_dict())
     else:
         err_console.print(
-            f"read {summary.read}, new {summary.new}, updated {summary.updated}, skipped {summary.skipped}, "
-            f"failed {summary.failed}, flagged {summary.flagged} in {summary.seconds:.1f}s"
+            f"read {summary.read}, new {summary.new}, updated {summary.updated}, unchanged {summary.skipped}, "
+            f"duplicates {summary.duplicates}, failed {summary.failed}, warnings {summary.warnings}, "
+            f"flagged {summary.flagged} in {summary.seconds:.1f}s"
             + (f"; bad input quarantined in {settings.resolved_home / 'quarantine'}" if summary.failed else ""),
             highlight=False,
         )

@@ -1,15 +1,17 @@
-"""`.txt` and `.md` notes, with optional YAML front matter (account_id, date, source, author)."""
+"""`.txt` and `.md` notes, with optional YAML front matter (id, account_id, date, source, author)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from undertow.documents import Document
-from undertow.ingest.items import ReadDocument, ReadFailure, ReadItem, validation_reason
+from undertow.ingest.build import build_document
+from undertow.ingest.items import ReadDocument, ReadFailure, ReadItem, ReadOptions, validation_reason
+from undertow.ingest.textfile import read_text
 
 
 def split_front_matter(text: str) -> tuple[dict, str, int]:
@@ -27,20 +29,28 @@ def split_front_matter(text: str) -> tuple[dict, str, int]:
     return meta, body, text[: body_start + 1].count("\n") + 1
 
 
-def read_note(path: Path, defaults: dict, root: Path) -> Iterator[ReadItem]:
+def note_id(path: Path) -> str:
+    """The file itself, wherever the command was pointed: `ingest notes` and `ingest notes/sub`
+    see the same note, and an edited note replaces its earlier version."""
+    return f"{path.stem}-{hashlib.sha1(str(path.resolve()).encode('utf-8')).hexdigest()[:10]}"
+
+
+def read_note(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
+    text, encoding_warning = read_text(path, options.max_chars * 2)
     try:
-        meta, body, _ = split_front_matter(path.read_text(encoding="utf-8", errors="replace"))
+        meta, body, _ = split_front_matter(text)
     except (ValueError, yaml.YAMLError) as error:
         yield ReadFailure(str(path), 1, f"front matter: {str(error).splitlines()[0]}")
         return
-    relative = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
-    fields = {"source": "note", **defaults, **{k: v for k, v in meta.items() if v is not None}}
-    fields.setdefault("id", str(relative.with_suffix("")).replace("/", ":"))
+    fields = {"source": "note", **options.defaults, **{k: v for k, v in meta.items() if v is not None}}
+    fields["id"] = str(fields.get("id") or note_id(path))
     fields["text"] = body.strip()
     if "account_id" not in fields:
         yield ReadFailure(str(path), 1, "no account_id: add it to the front matter or pass --account")
         return
     try:
-        yield ReadDocument(Document.model_validate(fields), str(path))
+        document, warnings = build_document(fields, options)
     except (ValidationError, ValueError) as error:
         yield ReadFailure(str(path), 1, validation_reason(error))
+    else:
+        yield ReadDocument(document, str(path), [w for w in [encoding_warning] if w] + warnings)

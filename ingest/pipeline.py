@@ -1,13 +1,13 @@
 """The nightly job: read, dedupe, embed, classify and store, one transaction per batch.
 
-Safe to re-run (content-hash dedupe), to kill (a batch is stored whole or not at all, and the
-vector upsert is idempotent), and to run twice at once (a lock on the home folder).
+Safe to re-run (a document's id comes from its source or its content, and the same words under
+another id are not stored twice), to kill (a batch is stored whole or not at all, and the vector
+upsert is idempotent), and to run twice at once (a lock on the home folder).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,14 +17,14 @@ from undertow.documents import Document
 from undertow.extractor.backends import Classifier
 from undertow.extractor.results import Classification
 from undertow.extractor.sentences import document_vector, embed_texts
-from undertow.ingest.items import ReadDocument, ReadFailure
+from undertow.ingest.items import ReadDocument, ReadFailure, SkippedFile
 from undertow.ingest.sources import ReadOptions, read_all
 from undertow.store.home import Home
 from undertow.store.lock import exclusive
 from undertow.store.records import StoredDocument, utcnow
 from undertow.text import detect_language
 
-BATCH_SIZE = int(os.environ.get("UNDERTOW_INGEST_BATCH", "64"))
+BATCH_SIZE = 64
 
 
 @dataclass
@@ -34,10 +34,13 @@ class IngestSummary:
     new: int = 0
     updated: int = 0
     skipped: int = 0
+    duplicates: int = 0  # the same words already stored under another id (another export of them)
     failed: int = 0
+    warnings: int = 0
     flagged: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
     classifier_stats: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
@@ -47,7 +50,7 @@ class IngestSummary:
         return asdict(self)
 
 
-ProgressCallback = Callable[[str, int, int], None]  # (message, files done, files total)
+ProgressCallback = Callable[[str, int, int], None]  # (where, documents read, documents in all)
 
 
 def flag_rows(classification: Classification, account_id: str) -> list[dict]:
@@ -69,11 +72,14 @@ def flag_rows(classification: Classification, account_id: str) -> list[dict]:
 
 class Ingestor:
     def __init__(self, home: Home, classifier: Classifier, on_progress: ProgressCallback | None = None,
-                 on_failure: Callable[[ReadFailure], None] | None = None):
+                 on_failure: Callable[[ReadFailure], None] | None = None,
+                 on_notice: Callable[[str], None] | None = None, batch_size: int = BATCH_SIZE):
         self.home = home
         self.classifier = classifier
         self.on_progress = on_progress or (lambda *_: None)
         self.on_failure = on_failure or (lambda _: None)
+        self.on_notice = on_notice or (lambda _: None)  # warnings and skipped files, one line each
+        self.batch_size = batch_size
         self.summary = IngestSummary()
         self._pending: dict[str, tuple[Document, str]] = {}
 
@@ -87,9 +93,12 @@ class Ingestor:
         self.summary.run_id = records.start_run("ingest")
         status = "failed"
         try:
-            for item in read_all(paths, options, on_file=self.on_progress):
+            for item in read_all(paths, options, on_progress=self.on_progress):
                 if isinstance(item, ReadFailure):
                     self._fail(item)
+                elif isinstance(item, SkippedFile):
+                    self.summary.skipped_files.append(str(item))
+                    self.on_notice(f"skipped {item}")
                 else:
                     self._add(item)
             self._flush()
@@ -101,17 +110,23 @@ class Ingestor:
             self.summary.seconds = round(time.perf_counter() - started, 3)
             # LLM backends report tokens, cost and fallbacks; they belong to the run's record.
             self.summary.classifier_stats = dict(getattr(self.classifier, "stats", None) or {})
-            detail = json.dumps({"classifier": self.summary.classifier_stats}) if self.summary.classifier_stats else ""
+            extra = {"duplicates": self.summary.duplicates, "warnings": self.summary.warnings}
+            if self.summary.classifier_stats:
+                extra["classifier"] = self.summary.classifier_stats
+            detail = json.dumps(extra)
             records.finish_run(self.summary.run_id, status, self.summary.counts(), self.summary.seconds, detail)
         return self.summary
 
     def _add(self, item: ReadDocument) -> None:
         self.summary.read += 1
+        for line in item.warning_lines():
+            self.summary.warnings += 1
+            self.on_notice(f"warning {line}")
         if item.document.id in self._pending:
             # The same id twice in one night: the later version wins, as it would across nights.
             self.summary.skipped += 1
         self._pending[item.document.id] = (item.document, item.origin)
-        if len(self._pending) >= BATCH_SIZE:
+        if len(self._pending) >= self.batch_size:
             self._flush()
 
     def _fail(self, failure: ReadFailure) -> None:
@@ -129,16 +144,24 @@ class Ingestor:
         self._pending = {}
         embed_model = self.home.embedder.name
         known = self.home.records.known_versions(doc.id for doc, _ in batch)
+        # A document the store has not seen under its id may be one it holds under another id:
+        # the same note in an export without ids, or through a second, overlapping folder.
+        stored_under = self.home.records.ids_by_text_key(doc.text_key for doc, _ in batch if doc.id not in known)
         todo: list[tuple[Document, str]] = []
+        keys_in_batch: set[str] = set()
         for doc, origin in batch:
             previous = known.get(doc.id)
             if previous == (doc.content_hash, embed_model):
                 self.summary.skipped += 1
                 continue
+            if not previous and (doc.text_key in stored_under or doc.text_key in keys_in_batch):
+                self.summary.duplicates += 1
+                continue
             if previous:
                 self.summary.updated += 1
             else:
                 self.summary.new += 1
+            keys_in_batch.add(doc.text_key)
             todo.append((doc, origin))
         if not todo:
             return
@@ -151,8 +174,8 @@ class Ingestor:
         now = utcnow()
         stored = []
         for (doc, origin), emb, classification in zip(todo, embedded, classifications):
-            row = doc.model_dump(exclude={"labels", "evidence"})
-            row.update(content_hash=doc.content_hash, origin=origin, embed_model=embed_model, run_id=self.summary.run_id, ingested_at=now)
+            row = doc.model_dump(exclude={"labels", "evidence", "labelled_signals"})
+            row.update(content_hash=doc.content_hash, text_key=doc.text_key, origin=origin, embed_model=embed_model, run_id=self.summary.run_id, ingested_at=now)
             rows = flag_rows(classification, doc.account_id)
             self.summary.flagged += bool(rows)
             stored.append(StoredDocument(row=row, spans=emb.spans, vectors=emb.vectors, flags=rows))

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from undertow.documents import Document
-from undertow.ingest.items import ReadDocument, ReadFailure, ReadItem, validation_reason
+from undertow.documents import SOURCES
+from undertow.ingest.build import build_document
+from undertow.ingest.items import ReadDocument, ReadFailure, ReadItem, ReadOptions, validation_reason
+from undertow.ingest.textfile import open_text
 
 # Headers seen in Zendesk, HubSpot, Salesforce and Intercom exports, mapped to our fields.
 # An explicit mapping (--map field=Column) always wins over these guesses.
@@ -50,35 +52,79 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
 
 
-def read_csv(path: Path, defaults: dict, mapping: dict[str, str]) -> Iterator[ReadItem]:
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        columns, missing = resolve_columns(header, mapping)
-        if missing and not ("account_id" in missing and "account_id" in defaults and len(missing) == 1):
+def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """Comma, semicolon (European Excel), tab or pipe, whichever the header and first rows agree on."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel
+
+
+def read_csv(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
+    # A long ticket thread in one cell is normal in helpdesk exports; the document limit, not the
+    # csv module's 128 KB default, decides what is too long.
+    csv.field_size_limit(max(csv.field_size_limit(), options.max_chars * 8, 1 << 24))
+    source = open_text(path)
+    with source.stream as handle:
+        sample = handle.read(64 * 1024)
+        handle.seek(0)
+        reader = csv.reader(handle, sniff_dialect(sample), strict=True)
+        try:
+            header = next(reader)
+        except (StopIteration, csv.Error):
+            yield ReadFailure(str(path), 1, "no header row")
+            return
+        columns, missing = resolve_columns(header, options.column_map)
+        if missing and not ("account_id" in missing and "account_id" in options.defaults and len(missing) == 1):
             yield ReadFailure(
                 str(path),
                 1,
                 f"cannot find {', '.join(missing)} among columns {header}; map them with --map FIELD=COLUMN",
             )
             return
-        for row in reader:
-            line_no = reader.line_num
-            values = {field: (row.get(column) or "").strip() for field, column in columns.items()}
-            if "account_id" in values and "account_name" not in values and not _looks_like_id(values["account_id"]):
-                values["account_name"] = values["account_id"]
-                values["account_id"] = _slug(values["account_id"])
-            if not values.get("id"):
-                values["id"] = f"{path.stem}-{line_no}"
-            if values.get("source") and values["source"] not in ("call_note", "email", "ticket", "chat", "meeting_transcript", "note"):
-                values["source"] = defaults.get("source", "ticket")
-            values = {k: v for k, v in values.items() if v != ""}
-            try:
-                document = Document.model_validate({**{"source": "ticket"}, **defaults, **values})
-            except (ValidationError, ValueError) as error:
-                yield ReadFailure(str(path), line_no, validation_reason(error), ",".join(row.get(c) or "" for c in header))
-            else:
-                yield ReadDocument(document, f"{path}:{line_no}")
+        yield from _rows(path, reader, header, columns, options, source.warning)
+
+
+def _rows(path: Path, reader, header: list[str], columns: dict[str, str], options: ReadOptions, warning: str | None) -> Iterator[ReadItem]:
+    index_of = {name: header.index(name) for name in set(columns.values())}
+    file_warnings = [warning] if warning else []
+    while True:
+        line_no = reader.line_num + 1  # where the row starts; a quoted cell may span lines
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield ReadFailure(str(path), line_no, f"malformed CSV ({error}): an unterminated quote? the rows it swallowed are not read")
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            yield ReadFailure(
+                str(path), line_no,
+                f"row has {len(cells)} cells, the header {len(header)} (a stray quote or delimiter?)", _raw(cells),
+            )
+            continue
+        values = {field: cells[index_of[column]].strip() for field, column in columns.items()}
+        if "account_id" in values and "account_name" not in values and not _looks_like_id(values["account_id"]):
+            values["account_name"] = values["account_id"]
+            values["account_id"] = _slug(values["account_id"])
+        if values.get("source") and values["source"] not in SOURCES:
+            values["source"] = options.defaults.get("source", "ticket")
+        values = {k: v for k, v in values.items() if v != ""}
+        try:
+            # Without an id column the id comes from the content (build_document), never from the
+            # line number: rows shift between nightly exports.
+            document, warnings = build_document({"source": "ticket", **options.defaults, **values}, options)
+        except (ValidationError, ValueError) as error:
+            yield ReadFailure(str(path), line_no, validation_reason(error), _raw(cells))
+        else:
+            yield ReadDocument(document, f"{path}:{line_no}", file_warnings + warnings)
+            file_warnings = []
+
+
+def _raw(cells: list[str]) -> str:
+    return ",".join(cells)
 
 
 def _looks_like_id(value: str) -> bool:

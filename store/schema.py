@@ -29,7 +29,11 @@ documents = Table(
     Column("language", String(8), nullable=False, default=""),
     Column("subject", Text, nullable=False, default=""),
     Column("text", Text, nullable=False),
+    # The source's text when it differs from `text` (quoted replies, signatures, invisible characters).
+    Column("original_text", Text),
     Column("content_hash", String(64), nullable=False),
+    # Account, day and words: finds the same document stored under another id by another export.
+    Column("text_key", String(64), index=True),
     Column("origin", Text, nullable=False, default=""),
     Column("embed_model", String(128), nullable=False),
     # Sentence spans and their vectors, so retraining re-classifies without re-embedding.
@@ -103,3 +107,24 @@ score_snapshots = Table(
     Column("signals", Text, nullable=False, default=""),
     UniqueConstraint("account_id", "as_of", name="one_snapshot_per_day"),
 )
+
+
+# Columns added after the first release, with their types: a home made by an older version gains
+# them on first use. (Migrations proper are the job of Alembic once the schema moves more.)
+_ADDED_COLUMNS = {"documents": {"original_text": "TEXT", "text_key": "VARCHAR(64)"}}
+
+
+def upgrade(engine) -> None:
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table)}
+        missing = {name: kind for name, kind in columns.items() if name not in present}
+        if not missing:
+            continue
+        with engine.begin() as conn:
+            for name, kind in missing.items():
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+            if "text_key" in missing:
+                conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_text_key ON {table} (text_key)"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,6 +27,9 @@ class Document(BaseModel):
     language: str = ""
     subject: str = ""
     text: str = Field(min_length=1)
+    # The text as the source had it, when it differs from `text` (the new part of a thread,
+    # cleaned of invisible characters, that the classifier and the evidence read).
+    original_text: str | None = None
     labels: list[str] | None = None
     evidence: dict[str, list[str]] | None = None
     # The signals an annotator judged, when a set was labelled before a signal existed: the
@@ -61,18 +65,44 @@ class Document(BaseModel):
         return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
     @property
+    def text_key(self) -> str:
+        """Same account, day and words: the same document, whatever id an export gave it."""
+        parts = [self.account_id, self.day or "", normalised_for_identity(self.text)]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    @property
     def day(self) -> str | None:
         return self.date.date().isoformat() if self.date else None
 
 
-def parse_date(value: str) -> dt.datetime:
-    """ISO dates and date-times, plus the formats CRM exports use (`2026-09-14 10:22`, `14/09/2026`)."""
+def normalised_for_identity(text: str) -> str:
+    """Case and spacing differ between exports of the same note; the words do not."""
+    return " ".join(text.casefold().split())
+
+
+_NUMERIC_DATE = re.compile(
+    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def parse_date(value: str, dayfirst: bool = True) -> dt.datetime:
+    """ISO dates and date-times, the numeric forms CRM exports use, and e-mail dates."""
+    return parse_date_reading(value, dayfirst)[0]
+
+
+def parse_date_reading(value: str, dayfirst: bool = True) -> tuple[dt.datetime, bool]:
+    """(date, ambiguous): ambiguous when a numeric date reads as a valid date both day and month first."""
     value = value.strip()
+    ambiguous = False
+    numeric = _NUMERIC_DATE.fullmatch(value)
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if numeric:
+            parsed, ambiguous = _numeric_date(numeric, dayfirst)
+        else:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         parsed = None
-        for fmt in ("%d/%m/%Y", "%d.%m.%Y", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M", "%Y/%m/%d"):
+        for fmt in ("%Y/%m/%d", "%Y/%m/%d %H:%M"):
             try:
                 parsed = dt.datetime.strptime(value, fmt)
                 break
@@ -83,9 +113,24 @@ def parse_date(value: str) -> dt.datetime:
 
             try:
                 parsed = parsedate_to_datetime(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, IndexError):
                 raise ValueError(f"unreadable date {value!r}") from None
     # Stored naive in UTC so comparisons across sources never mix aware and naive values.
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return parsed
+    return parsed, ambiguous
+
+
+def _numeric_date(match: re.Match, dayfirst: bool) -> tuple[dt.datetime, bool]:
+    first, separator, second, year = int(match[1]), match[2], int(match[3]), int(match[4])
+    clock = [int(part) for part in match.groups()[4:] if part is not None]
+    # Dotted dates are European (day first) everywhere they are written.
+    if separator == "." or first > 12:
+        order = (first, second)
+    elif second > 12:
+        order = (second, first)
+    else:
+        order = (first, second) if dayfirst else (second, first)
+    day, month = order
+    ambiguous = separator != "." and first <= 12 and second <= 12 and first != second
+    return dt.datetime(year, month, day, *clock), ambiguous

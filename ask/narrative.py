@@ -18,6 +18,7 @@ from undertow.ask.models import Brief, Citation, Claim, Narrative
 from undertow.extractor.chat import structured_chat
 from undertow.extractor.grounding import locate
 from undertow.extractor.llm_prompt import escape_delimiters, unescape_delimiters
+from undertow.masking import mask_url
 from undertow.prompts import read_text
 from undertow.settings import LLMSettings
 from undertow.store.records import RecordStore
@@ -193,7 +194,7 @@ class NarrativeWriter:
         except openai.APITimeoutError:
             raise NarrativeUnavailable(f"the LLM did not answer within {self.settings.timeout_s:g}s") from None
         except openai.APIConnectionError:
-            where = self.settings.base_url or "api.openai.com"
+            where = mask_url(self.settings.base_url) or "api.openai.com"
             raise NarrativeUnavailable(f"cannot reach the LLM at {where}: check OPENAI_BASE_URL") from None
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
             raise NarrativeUnavailable(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, out_console, print_json, settings_for
+from undertow.cli.common import HomeOption, JsonOption, err_console, out_console, print_json, settings_for, user_errors
+from undertow.masking import mask_url
 
 
 def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
@@ -13,18 +14,20 @@ def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
     from undertow.store.records import RecordStore
 
     settings = settings_for(home)
-    records = RecordStore(settings.sqlite_url)
-    counts = records.counts()
-    runs = records.last_runs(5)
+    with user_errors():
+        records = RecordStore(settings.sqlite_url)
+        counts = records.counts()
+        runs = records.last_runs(5)
     classifier_path = user_model_path() if user_model_path().exists() else bundled_model_path()
     report = {
         "home": str(settings.resolved_home),
         **counts,
         "embedding_models": records.embed_models(),
         "classifier": str(classifier_path),
-        "vector_store": settings.chroma_url or str(settings.resolved_home / "chroma"),
-        "record_store": settings.sqlite_url.split("@")[-1],
-        "llm": settings.llm.base_url or ("OpenAI" if settings.llm.api_key else "not configured (offline)"),
+        # URLs may carry user:password@ or ?api_key=: this output gets pasted into tickets.
+        "vector_store": mask_url(settings.chroma_url) or str(settings.resolved_home / "chroma"),
+        "record_store": mask_url(settings.sqlite_url),
+        "llm": mask_url(settings.llm.base_url) or ("OpenAI" if settings.llm.api_key else "not configured (offline)"),
         "last_runs": [
             {k: run[k] for k in ("id", "kind", "status", "started_at", "read", "new", "updated", "skipped", "failed", "seconds")}
             for run in runs

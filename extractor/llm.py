@@ -23,6 +23,7 @@ from undertow.extractor.llm_cache import AnswerCache
 from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, unescape_delimiters
 from undertow.extractor.results import Classification, SignalFlag
 from undertow.extractor.sentences import EmbeddedText
+from undertow.masking import mask_url
 from undertow.settings import LLMSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class LLMClassifier:
             return Attempt(failure="llm timeout")
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
             raise LLMEndpointError(
-                f"the LLM endpoint {self.settings.base_url or '(OpenAI default)'} refused the request "
+                f"the LLM endpoint {mask_url(self.settings.base_url) or '(OpenAI default)'} refused the request "
                 f"({error.status_code}): check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
             ) from None
         except openai.APIConnectionError:

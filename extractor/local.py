@@ -12,12 +12,16 @@ when it passes the signal's calibrated threshold, and its best sentences are the
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from undertow.atomic import atomic_open
+from undertow.errors import CorruptFileError
 from undertow.extractor import lexical, plain_heads, stacking
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
@@ -48,6 +52,14 @@ def sentence_features(vectors: np.ndarray, context: str) -> np.ndarray:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+class DamagedModel(CorruptFileError):
+    """A model file that cannot be read back; `undertow doctor` shows its reason and fix apart."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path, self.reason, self.fix = path, reason, _model_fix(path)
+        super().__init__(f"model file {path} is damaged ({reason}); {self.fix}")
 
 
 @dataclass
@@ -174,13 +186,28 @@ class LocalModel:
             "plain_share": self.plain_share,
             "meta": self.meta,
         }
-        # float16 halves the file; the scores move by less than 1e-3.
-        np.savez_compressed(
-            path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **{k: v.astype(np.float16) for k, v in arrays.items()}
-        )
+        # float16 halves the file; the scores move by less than 1e-3. Written whole or not at all:
+        # a killed `undertow train` must leave the previous model, not a truncated one.
+        with atomic_open(path, "wb") as handle:
+            np.savez_compressed(
+                handle,
+                header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+                **{k: v.astype(np.float16) for k, v in arrays.items()},
+            )
 
     @classmethod
     def load(cls, path: Path) -> "LocalModel":
+        """Raises CorruptFileError, one line with the fix, when the file is truncated or garbled:
+        a model killed mid-write by an older version must not become a traceback in every command."""
+        try:
+            return cls._read(path)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise DamagedModel(path, _reason(error)) from None
+
+    @classmethod
+    def _read(cls, path: Path) -> "LocalModel":
         with np.load(path) as data:
             header = json.loads(bytes(data["header"]).decode())
             weights = [data[f"w{i}"].astype(np.float32) for i in range(header["layers"])]
@@ -216,6 +243,19 @@ def _calibrated(score: float, threshold: float) -> float:
     if score < threshold:
         return round(0.5 * score / threshold, 4)
     return round(0.5 + 0.5 * (score - threshold) / (1 - threshold), 4)
+
+
+def _reason(error: BaseException) -> str:
+    """The first sentence of the error: numpy's messages run to several lines of advice that does not apply."""
+    text = str(error).strip().splitlines()[0].split(". ")[0][:120] if str(error).strip() else ""
+    kind = "zlib.error" if isinstance(error, zlib.error) else type(error).__name__
+    return f"{kind}: {text}" if text else kind
+
+
+def _model_fix(path: Path) -> str:
+    if path == bundled_model_path():
+        return "reinstall undertow, or run `undertow train` to make a model of your own"
+    return "delete it to fall back to the bundled model, or run `undertow train` again"
 
 
 def user_model_path() -> Path:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from undertow.atomic import atomic_path, atomic_write_text
 from undertow.health.account import NEW_COLUMNS, AccountHealth
 from undertow.health.accounts import AccountTable, RowProblem, read_accounts, unknown_account_problems
 from undertow.health.config import HealthConfig
@@ -67,9 +68,11 @@ def _flat(record: dict) -> dict:
 def write_output(annotation: Annotation, path: Path, stdout=None) -> None:
     import pandas as pd
 
+    # Written whole or not at all: a cron job killed mid-write must not leave half a table that
+    # a person, a dashboard or next month's backtest reads as complete.
     records = output_records(annotation)
     if path.suffix.lower() == ".json":
-        path.write_text(json.dumps(records, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(records, ensure_ascii=False, indent=1, default=str) + "\n")
         return
     header = [h for h in annotation.table.header if h not in NEW_COLUMNS] + list(NEW_COLUMNS)
     frame = pd.DataFrame([_flat(r) for r in records], columns=header)
@@ -77,10 +80,12 @@ def write_output(annotation: Annotation, path: Path, stdout=None) -> None:
         frame[column] = frame[column].astype("float64")
     if path.suffix.lower() == ".parquet":
         frame["review"] = frame["review"].astype(bool)
-        frame.to_parquet(path, index=False)
+        with atomic_path(path) as temp:
+            frame.to_parquet(temp, index=False)
         return
     frame["review"] = frame["review"].map({True: "true", False: "false"})
     if str(path) == "-":
         frame.to_csv(stdout, index=False)
     else:
-        frame.to_csv(path, index=False)
+        with atomic_path(path) as temp:
+            frame.to_csv(temp, index=False)

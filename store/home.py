@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from undertow.extractor.embedding import Embedder, get_embedder
+from undertow.private import make_private
 from undertow.settings import Settings
 from undertow.store.records import RecordStore
 from undertow.store.vectors import VectorStore
@@ -16,6 +17,11 @@ from undertow.store.vectors import VectorStore
 class Home:
     settings: Settings
     _embedder: Embedder | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # A home made by an older version, or by code run without `undertow`'s umask, may be
+        # world-readable; customer text must not stay that way once Undertow opens it.
+        make_private(self.path)
 
     @property
     def path(self) -> Path:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from undertow.atomic import atomic_write_text
+from undertow.private import private_writes
+
 
 class StoreBusy(RuntimeError):
     pass
@@ -17,7 +20,7 @@ class StoreBusy(RuntimeError):
 def exclusive(home: Path, what: str):
     lock_path = home / "undertow.lock"
     owner_path = home / "undertow.lock.owner"
-    lock = FileLock(str(lock_path))
+    lock = FileLock(str(lock_path), mode=0o600)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -26,7 +29,9 @@ def exclusive(home: Path, what: str):
             f"{home} is busy: {owner} holds the lock; wait for it to finish (the lock frees itself if that process dies)"
         ) from None
     try:
-        owner_path.write_text(f"`undertow {what}` (pid {os.getpid()})")
-        yield
+        # Whole or absent: a second writer reads this file to say who holds the lock.
+        atomic_write_text(owner_path, f"`undertow {what}` (pid {os.getpid()})")
+        with private_writes(home):
+            yield
     finally:
         lock.release()

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
 
+from undertow.errors import CorruptFileError
+from undertow.masking import mask_url
 from undertow.store import schema
 
 
@@ -48,7 +51,15 @@ class RecordStore:
         self.engine: Engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        schema.metadata.create_all(self.engine)
+        try:
+            schema.metadata.create_all(self.engine)
+            schema.upgrade(self.engine)
+        except OperationalError:
+            raise  # locked, unreachable, no permission: not damage, and not doctor's to fix
+        except DatabaseError as error:
+            # "file is not a database", "database disk image is malformed": one line, not a traceback.
+            reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+            raise CorruptFileError(f"the record store {mask_url(url)} cannot be read ({reason}): run `undertow doctor`") from None
 
     # --- documents -----------------------------------------------------------------------------
     def known_versions(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -64,6 +75,19 @@ class RecordStore:
                     )
                 )
                 found.update({row.id: (row.content_hash, row.embed_model) for row in rows})
+        return found
+
+    def ids_by_text_key(self, keys: Iterable[str]) -> dict[str, str]:
+        """text_key -> id of a stored document with those words (see Document.text_key)."""
+        keys = list(keys)
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk_start in range(0, len(keys), 500):
+                chunk = keys[chunk_start : chunk_start + 500]
+                rows = conn.execute(
+                    select(schema.documents.c.text_key, schema.documents.c.id).where(schema.documents.c.text_key.in_(chunk))
+                )
+                found.update({row.text_key: row.id for row in rows})
         return found
 
     def save_documents(self, batch: list[StoredDocument]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 
@@ -10,9 +11,11 @@ from undertow.cli.annotate_cmd import annotate, backtest
 from undertow.cli.ask_cmd import ask
 from undertow.cli.bench_cmd import bench
 from undertow.cli.demo_cmd import demo
+from undertow.cli.doctor_cmd import doctor
 from undertow.cli.eval_cmd import classify, eval_command
 from undertow.cli.feedback_cmd import feedback
 from undertow.cli.ingest_cmd import ingest
+from undertow.cli.nightly_cmd import nightly
 from undertow.cli.reclassify_cmd import reclassify
 from undertow.cli.status_cmd import status
 from undertow.cli.train_cmd import train
@@ -37,10 +40,31 @@ app.command()(backtest)
 app.command()(demo)
 app.command()(ask)
 app.command()(bench)
+app.command()(doctor)
+app.command()(nightly)
 
 
 def main() -> None:
     # Telemetry off and hub lookups impossible: the default path must never touch the network.
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    app()
+    os.umask(0o077)  # everything Undertow writes holds customer text: readable by its owner only
+    from undertow.errors import UndertowError
+
+    try:
+        app()
+    except UndertowError as error:  # a command that let a known failure through still says it in one line
+        from undertow.cli.common import fail
+
+        sys.exit(fail(str(error), error.exit_code).exit_code)
+    except Exception as error:  # noqa: BLE001 - the one place an unexpected error becomes exit code 3
+        from undertow.cli.common import err_console
+        from undertow.cli.crash import describe, record_crash
+        from undertow.errors import EXIT_INTERNAL
+
+        try:
+            where = f"the traceback is in {record_crash(error)}"
+        except OSError as log_error:
+            where = f"and the log could not be written ({log_error})"
+        err_console.print(f"[bold red]internal error:[/] {describe(error)}; {where}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INTERNAL)

@@ -7,12 +7,20 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, is_terminal, out_console, print_json, settings_for, user_errors
+from undertow.cli.common import JsonOption, err_console, is_terminal, out_console, print_json, settings_for, user_errors
 from undertow.cli.progress import FileProgress
 
 
+# The demo's invented accounts never land in the store the nightly job uses, unless asked.
+DEMO_HOME = Path("~/.undertow-demo")
+DemoHomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="UNDERTOW_DEMO_HOME", help="Folder for the demo's store (default ~/.undertow-demo).", show_default=False),
+]
+
+
 def demo(
-    home: HomeOption = None,
+    home: DemoHomeOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the generated files (default: HOME/demo).")] = None,
     accounts: Annotated[int, typer.Option("--accounts", min=2, max=40, help="How many accounts to generate.")] = 40,
     seed: Annotated[int, typer.Option("--seed", help="Another seed gives another, equally realistic portfolio.")] = 7,
@@ -24,7 +32,7 @@ def demo(
     from undertow.health.report import backtest_table, review_table
     from undertow.store.home import Home
 
-    settings = settings_for(home)
+    settings = settings_for((home or DEMO_HOME).expanduser())
     folder = out or settings.resolved_home / "demo"
     with user_errors():
         err_console.print(f"generating {accounts} accounts into {folder} and ingesting them into {settings.resolved_home} ...", highlight=False)

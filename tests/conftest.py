@@ -16,6 +16,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh UNDERTOW_HOME per test, and no LLM endpoint unless a test sets one."""
     folder = tmp_path / "home"
     monkeypatch.setenv("UNDERTOW_HOME", str(folder))
+    monkeypatch.setenv("UNDERTOW_DEMO_HOME", str(folder))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "UNDERTOW_CHROMA_URL", "UNDERTOW_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return folder

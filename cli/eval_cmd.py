@@ -47,8 +47,8 @@ def classify(
         classifier = make_classifier(backend, settings)
         for result in classify_all(classifier, docs):
             sys.stdout.write(json.dumps(result.to_output(), ensure_ascii=False) + "\n")
-        if hasattr(classifier, "summary"):
-            err_console.print(classifier.summary(), highlight=False)
+        if note := classifier.summary():
+            err_console.print(note, highlight=False)
     if rejected:
         err_console.print(f"{rejected} input line(s) or file(s) rejected; {len(docs)} documents classified", highlight=False)
         raise typer.Exit(1)
@@ -71,15 +71,13 @@ def _evaluate_one(dataset: Path, backend: str, settings):
     docs = load_documents(dataset, labelled=True)
     classifier = make_classifier(backend, settings)
     err_console.print(f"evaluating {backend} on {len(docs)} documents from {dataset} ...")
-    return evaluate(classifier, docs, signal_names())
+    return evaluate(classifier, docs, signal_names(settings.signals_file))
 
 
-def _score_predictions(dataset: Path, predictions: Path) -> dict:
+def _score_predictions(dataset: Path, predictions: Path, signals: list[str]) -> dict:
     """Score `undertow classify` output (one JSON line per document) against a labelled set."""
     from undertow.eval.datasets import jsonl_rows, load_documents
     from undertow.eval.metrics import Prediction, score
-    from undertow.prompts import signal_names
-
     docs = load_documents(dataset, labelled=True)
     predicted: dict[str, Prediction] = {}
     for line_no, row in jsonl_rows(predictions):
@@ -90,7 +88,7 @@ def _score_predictions(dataset: Path, predictions: Path) -> dict:
     missing = [doc.id for doc in docs if doc.id not in predicted]
     if missing:
         raise ValueError(f"{predictions}: no prediction for {len(missing)} documents of {dataset}, e.g. {missing[0]}")
-    return score(docs, [predicted[doc.id] for doc in docs], signal_names()) | {"backend": "predictions", "predictions": str(predictions)}
+    return score(docs, [predicted[doc.id] for doc in docs], signals) | {"backend": "predictions", "predictions": str(predictions)}
 
 
 def _print_summary(result: dict, dataset: Path) -> None:
@@ -122,6 +120,7 @@ def eval_command(
     """Measure extraction accuracy on a labelled set (labels are never shown to the backend)."""
     from undertow.eval.datasets import standard_sets
     from undertow.eval.report import comparison_table, write_report
+    from undertow.prompts import signal_names
 
     settings = settings_for(home)
     datasets = [dataset] if dataset else standard_sets("test")
@@ -129,7 +128,7 @@ def eval_command(
         if dataset is None:
             raise fail("--predictions needs the labelled DATASET.jsonl they were made from")
         with user_errors():
-            result = _score_predictions(dataset, predictions)
+            result = _score_predictions(dataset, predictions, signal_names(settings.signals_file))
         if as_json:
             print_json(result)
         else:

@@ -70,7 +70,7 @@ def ingest(
             + (f"; bad input quarantined in {settings.resolved_home / 'quarantine'}" if summary.failed else ""),
             highlight=False,
         )
-    if hasattr(classifier, "summary"):
-        err_console.print(classifier.summary(), highlight=False)
+    if note := classifier.summary():
+        err_console.print(note, highlight=False)
     # cron reads the exit code: 1 means some input was rejected, the rest is stored.
     raise typer.Exit(1 if summary.failed else 0)

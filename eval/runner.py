@@ -32,7 +32,7 @@ def evaluate(classifier: Classifier, docs: list[Document], signals: list[str], o
     report = score(docs, predictions, signals)
     report["backend"] = classifier.name
     report["seconds"] = round(seconds, 3)
-    stats = getattr(classifier, "stats", None)
+    stats = classifier.stats
     if stats:
         # LLM backends report what they sent, cached, fell back on and cost.
         report["llm"] = dict(stats)

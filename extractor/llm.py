@@ -2,8 +2,9 @@
 
 What the offline path guarantees still holds: every evidence quote is found in the document or
 the flag is dropped; a timeout, an invalid answer, an unreachable server or a spent budget falls
-back to the local classifier for that document, marked in `backend` and `note`; answers already
-paid for are cached, so a re-run costs nothing for documents it has seen.
+back to the `fallback` classifier (the local one, from settings) for that document, marked in
+`backend` and `note`; answers already paid for are cached, so a re-run costs nothing for
+documents it has seen.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import openai
 from pydantic import ValidationError
 
 from undertow.documents import Document
+from undertow.extractor.backends import Classifier
 from undertow.extractor.chat import structured_chat
 from undertow.extractor.grounding import ground_quotes
 from undertow.extractor.llm_cache import AnswerCache
 from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, unescape_delimiters
+from undertow.extractor.local_backend import LocalClassifier
 from undertow.extractor.results import Classification, SignalFlag
 from undertow.extractor.sentences import EmbeddedText
 from undertow.masking import mask_url
@@ -30,7 +33,6 @@ log = logging.getLogger(__name__)
 
 CACHE_FILE = "llm_cache.sqlite"
 MAX_EVIDENCE = 3
-FALLBACK_BACKEND = "local-fallback"
 
 
 class LLMNotConfigured(ValueError):
@@ -39,6 +41,10 @@ class LLMNotConfigured(ValueError):
 
 class LLMEndpointError(ValueError):
     """The endpoint refuses every request (bad key, unknown model): stopping beats N fallbacks."""
+
+
+class LLMUnanswered(RuntimeError):
+    """A document got no usable answer and no fallback classifier was given to read it instead."""
 
 
 def require_endpoint(llm: LLMSettings, backend: str = "llm") -> None:
@@ -60,16 +66,18 @@ class Attempt:
     completion_tokens: int = 0
 
 
-class LLMClassifier:
+class LLMClassifier(Classifier):
     name = "llm"
 
-    def __init__(self, llm: LLMSettings, cache: AnswerCache, local=None, prompt: ExtractionPrompt | None = None):
+    def __init__(self, llm: LLMSettings, cache: AnswerCache, fallback: Classifier | None = None, prompt: ExtractionPrompt | None = None):
+        """`fallback` reads the documents the endpoint could not answer; without one, such a
+        document raises LLMUnanswered."""
         self.settings = llm
         self.cache = cache
         self.prompt = prompt or load_prompt()
-        self._local = local
+        self.fallback = fallback
         self._chain = structured_chat(llm, self.prompt.function)
-        self.stats: dict = {
+        self._stats: dict = {
             "sent": 0,
             "cached": 0,
             "fallbacks": 0,
@@ -84,26 +92,27 @@ class LLMClassifier:
     @classmethod
     def from_settings(cls, settings: Settings) -> "LLMClassifier":
         require_endpoint(settings.llm)
-        return cls(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE))
+        # Built up front (about 0.1 s): a local model that cannot load is better found before
+        # the run pays for any request than at its first fallback.
+        from undertow.prompts import load_signals
+
+        prompt = load_prompt(signals=load_signals(settings.signals_file))  # the home's signals too
+        return cls(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=LocalClassifier.from_settings(settings), prompt=prompt)
 
     @property
     def model_version(self) -> str:
         return f"{self.settings.model}:{self.prompt.version}"
 
     @property
-    def local(self):
-        """Loaded only when a document needs it: a clean LLM run never pays for the embedder."""
-        if self._local is None:
-            from undertow.extractor.local_backend import LocalClassifier
-
-            self._local = LocalClassifier()
-        return self._local
+    def stats(self) -> dict:
+        """A snapshot: what was sent, reused, lost to fallbacks, and what it cost."""
+        return {**self._stats, "fallback_reasons": Counter(self._stats["fallback_reasons"])}
 
     # --- classify ------------------------------------------------------------------------------
     def classify(self, docs: list[Document], embedded: list[EmbeddedText] | None = None) -> list[Classification]:
         cached = self.cache.get_many([d.content_hash for d in docs], self.settings.model, self.prompt.version)
         answers: dict[str, dict] = {key: hit.answer for key, hit in cached.items()}
-        self.stats["cached"] += sum(1 for d in docs if d.content_hash in cached)
+        self._stats["cached"] += sum(1 for d in docs if d.content_hash in cached)
         # Identical documents in one batch (forwarded threads, re-sent emails) are asked once.
         to_send = list({d.content_hash: d for d in docs if d.content_hash not in cached}.values())
         failures: dict[str, str] = {}
@@ -121,21 +130,25 @@ class LLMClassifier:
             else:
                 fallback_at.append(i)
         if fallback_at:
+            if self.fallback is None:
+                first = docs[fallback_at[0]]
+                raise LLMUnanswered(f"{first.id}: {failures[first.content_hash]}, and no fallback classifier was given")
             subset_embedded = [embedded[i] for i in fallback_at] if embedded is not None else None
-            local_results = self.local.classify([docs[i] for i in fallback_at], subset_embedded)
-            for i, result in zip(fallback_at, local_results):
+            fallback_results = self.fallback.classify([docs[i] for i in fallback_at], subset_embedded)
+            for i, result in zip(fallback_at, fallback_results):
                 reason = failures[docs[i].content_hash]
-                self.stats["fallbacks"] += 1
-                self.stats["fallback_reasons"][reason] += 1
-                results[i] = result.model_copy(update={"backend": FALLBACK_BACKEND, "note": reason})
+                self._stats["fallbacks"] += 1
+                self._stats["fallback_reasons"][reason] += 1
+                results[i] = result.model_copy(update={"backend": f"{self.fallback.name}-fallback", "note": reason})
         return [r for r in results if r is not None]
 
     def summary(self) -> str:
         """One line for a run's log: what was sent, reused, lost to fallbacks, and what it cost."""
-        s = self.stats
+        s = self._stats
         reasons = ", ".join(f"{n} {reason}" for reason, n in s["fallback_reasons"].most_common())
         return (
-            f"{self.name}: {s['sent']} sent, {s['cached']} from cache, {s['fallbacks']} fell back to local"
+            f"{self.name}: {s['sent']} sent, {s['cached']} from cache, {s['fallbacks']} fell back"
+            + (f" to {self.fallback.name}" if self.fallback is not None else "")
             + (f" ({reasons})" if reasons else "")
             + f", {s['dropped_ungrounded']} flags dropped without evidence in the text; "
             f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion tokens, est. ${s['cost_usd']:.4f}"
@@ -154,7 +167,7 @@ class LLMClassifier:
             while queue or running:
                 while queue and len(running) < limit and not self._check_stop():
                     doc = queue.popleft()
-                    self.stats["sent"] += 1
+                    self._stats["sent"] += 1
                     running[pool.submit(self._ask, doc)] = doc
                 if not running:
                     break
@@ -170,11 +183,11 @@ class LLMClassifier:
 
     def _check_stop(self) -> bool:
         ceiling = self.settings.max_cost_usd
-        if not self._stop_reason and ceiling is not None and self.stats["cost_usd"] >= ceiling:
+        if not self._stop_reason and ceiling is not None and self._stats["cost_usd"] >= ceiling:
             self._stop_reason = "llm cost ceiling reached"
             log.warning(
-                "the run's estimated LLM cost ($%.4f) passed max_cost_usd ($%.4f); the remaining documents use the local classifier",
-                self.stats["cost_usd"],
+                "the run's estimated LLM cost ($%.4f) passed max_cost_usd ($%.4f); the remaining documents use the fallback classifier",
+                self._stats["cost_usd"],
                 ceiling,
             )
         return bool(self._stop_reason)
@@ -212,9 +225,9 @@ class LLMClassifier:
 
     def _record(self, doc: Document, attempt: Attempt) -> None:
         """Main thread only: counts tokens and cost, caches a real answer, logs a failure."""
-        self.stats["prompt_tokens"] += attempt.prompt_tokens
-        self.stats["completion_tokens"] += attempt.completion_tokens
-        self.stats["cost_usd"] += (
+        self._stats["prompt_tokens"] += attempt.prompt_tokens
+        self._stats["completion_tokens"] += attempt.completion_tokens
+        self._stats["cost_usd"] += (
             attempt.prompt_tokens * self.settings.input_cost_per_mtok + attempt.completion_tokens * self.settings.output_cost_per_mtok
         ) / 1e6
         if attempt.answer is not None:
@@ -222,7 +235,7 @@ class LLMClassifier:
                 doc.content_hash, self.settings.model, self.prompt.version, attempt.answer, attempt.prompt_tokens, attempt.completion_tokens
             )
             return
-        log.warning("%s: %s; using the local classifier for it", doc.id, attempt.failure)
+        log.warning("%s: %s; using the fallback classifier for it", doc.id, attempt.failure)
         if attempt.failure == "llm unreachable":
             # One unreachable answer after the client's retries means the rest would wait as long.
             self._stop_reason = attempt.failure
@@ -248,7 +261,7 @@ class LLMClassifier:
                     dropped.append(signal)
                     score = 1.0 - certainty
             confidence[signal] = round(score, 4)
-        self.stats["dropped_ungrounded"] += len(dropped)
+        self._stats["dropped_ungrounded"] += len(dropped)
         note = f"dropped without evidence in the text: {', '.join(dropped)}" if dropped else ""
         return Classification(doc_id=doc.id, flags=flags, confidence=confidence, backend=self.name, model_version=self.model_version, note=note)
 

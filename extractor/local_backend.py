@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from undertow.documents import Document
+from undertow.extractor.backends import Classifier
 from undertow.extractor.embedding import Embedder, local_embedder
-from undertow.extractor.local import LocalModel, load_local_model
+from undertow.extractor.local import LocalModel, load_local_model, model_path_for
 from undertow.extractor.results import Classification
 from undertow.extractor.sentences import EmbeddedText, embed_texts
 from undertow.settings import Settings
 
 
-class LocalClassifier:
+class LocalClassifier(Classifier):
+    """Reports no stats and no summary: it costs nothing and never falls back."""
+
     name = "local"
 
     def __init__(self, model: LocalModel | None = None, embedder: Embedder | None = None):
@@ -24,7 +27,7 @@ class LocalClassifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalClassifier":
-        return cls()
+        return cls(load_local_model(model_path_for(settings)))
 
     @property
     def model_version(self) -> str:

@@ -109,7 +109,7 @@ class Ingestor:
         finally:
             self.summary.seconds = round(time.perf_counter() - started, 3)
             # LLM backends report tokens, cost and fallbacks; they belong to the run's record.
-            self.summary.classifier_stats = dict(getattr(self.classifier, "stats", None) or {})
+            self.summary.classifier_stats = dict(self.classifier.stats)
             extra = {"duplicates": self.summary.duplicates, "warnings": self.summary.warnings}
             if self.summary.classifier_stats:
                 extra["classifier"] = self.summary.classifier_stats

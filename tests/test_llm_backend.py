@@ -58,7 +58,7 @@ def local(embedder):
 @pytest.fixture()
 def make_llm(llm_settings, home):
     def make(local=None, **changes) -> LLMClassifier:
-        return LLMClassifier(llm_settings.model_copy(update=changes), AnswerCache(home / "llm_cache.sqlite"), local=local)
+        return LLMClassifier(llm_settings.model_copy(update=changes), AnswerCache(home / "llm_cache.sqlite"), fallback=local)
 
     return make
 
@@ -197,9 +197,9 @@ def test_the_scripted_model_obeys_text_that_escapes_the_block(make_llm, scripted
 
 
 @pytest.mark.parametrize("row_id", [row["id"] for row in injection_rows()])
-def test_the_scripted_model_obeys_text_placed_outside_the_block(make_llm, scripted, row_id):
+def test_the_scripted_model_obeys_text_placed_outside_the_block(make_llm, scripted, local, row_id):
     row = next(r for r in injection_rows() if r["id"] == row_id)
-    classifier = make_llm()
+    classifier = make_llm(local=local)  # some obeyed injections break the answer's schema
     outside = "{text}\n\n" + classifier.prompt.user_template.replace("{text}", "")
     classifier.prompt = dataclasses.replace(classifier.prompt, user_template=outside)
     classifier.classify([Document.model_validate(row)])
@@ -329,7 +329,7 @@ def test_hybrid_sends_only_documents_that_pass_the_local_screen(make_llm, script
     screened = local.classify(docs)
     best = sorted(max(r.confidence.values()) for r in screened)
     threshold = (best[1] + best[2]) / 2  # two go, two stay
-    hybrid = HybridClassifier(make_llm(local=local), screen_threshold=threshold)
+    hybrid = HybridClassifier(screen=local, judge=make_llm(local=local), threshold=threshold)
     results = hybrid.classify(docs)
 
     routed = {d.id for d, r in zip(docs, screened) if max(r.confidence.values()) >= threshold}

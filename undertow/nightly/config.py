@@ -125,10 +125,10 @@ class NightlyConfig(_Strict):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, name: str) -> str:
-        from undertow.extractor.backends import BACKENDS
+        from undertow.extractor.backends import available_backends
 
-        if name not in BACKENDS:
-            raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+        if name not in available_backends():
+            raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(available_backends())}")
         return name
 
     def resolved_home(self) -> Path:

@@ -190,8 +190,8 @@ def _run_locked(config, config_path, settings, home, started_at, on_step, on_pro
         write_output(annotation, partial)
     return NightlyReport(
         config_path, home.path, config.backend, started_at, sources, annotation, config.outputs.annotated, config.outputs.summary,
-        classifier_stats=dict(getattr(classifier, "stats", None) or {}),
-        classifier_note=classifier.summary() if hasattr(classifier, "summary") else "",
+        classifier_stats=classifier.stats,
+        classifier_note=classifier.summary() or "",
     )
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from undertow.ask.discrepancies import find_discrepancies
+from undertow.ask.discrepancies import find_discrepancies, scored_triggers
 from undertow.ask.models import AccountInfo, Brief
-from undertow.ask.playbook import Playbook, load_playbook
+from undertow.ask.playbook import Playbook
 from undertow.ask.resolve import Resolved
 from undertow.ask.retrieve import recent_flagged, search_documents, signal_documents
 from undertow.ask.scores import account_scores
 from undertow.ask.signals import summarise_signals
 from undertow.ask.timeline import build_timeline
-from undertow.health.config import HealthConfig, load_config
+from undertow.health.config import HealthConfig
 from undertow.health.qualitative import qualitative_risk, severities
 from undertow.store.home import Home
 
@@ -48,8 +48,8 @@ def build_brief(
     as_of = as_of or today()
     if since is not None and since > as_of:
         raise ValueError(f"--since {since.isoformat()} is after --as-of {as_of.isoformat()}: nothing can fall in that window")
-    config = config or load_config()
-    playbook = playbook or load_playbook()
+    config = config or home.scorecard()
+    playbook = playbook or home.playbook
     account_id = resolved.account.account_id
     records = home.records
 
@@ -58,7 +58,7 @@ def build_brief(
     severity = severities(config.qualitative)
     signals = summarise_signals(flags, as_of, config.qualitative, severity, playbook)
     risk = qualitative_risk(flags, as_of, config.qualitative, severity).risk
-    scores = account_scores(records, account_id, as_of)
+    scores = account_scores(records, account_id, as_of, config.bands)
 
     brief = Brief(
         account=AccountInfo(
@@ -74,7 +74,8 @@ def build_brief(
         scores=scores,
         qual_risk=risk,
         signals=signals,
-        discrepancies=find_discrepancies(scores, signals, risk, config),
+        review=scored_triggers(scores, config),
+        discrepancies=find_discrepancies(scores, signals),
         timeline=build_timeline(documents, flags, signals),
     )
     if scores is None:

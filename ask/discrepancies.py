@@ -1,13 +1,16 @@
-"""Where the numbers and the customer's words disagree, and other reasons to look now.
+"""Why to look at the account now: `annotate`'s review triggers, and where the words have moved
+on since the score.
 
-Snapshots keep the scores but not `annotate`'s review reasons, so the reasons that can be told
-from snapshots and flags are worked out again here, with the same scorecard thresholds.
+The triggers come from health/review.py, the rules `annotate` applies, fed from the snapshots
+`annotate` stored; only the triggers that read the accounts export itself (health.review
+FROM_ACCOUNT_ROW) cannot be told from the store.
 """
 
 from __future__ import annotations
 
 from undertow.ask.models import Scores, SignalSummary
 from undertow.health.config import HealthConfig
+from undertow.health.review import ReviewFacts, Trigger, review_triggers
 
 STALE_SCORE_DAYS = 30  # an older score predates most of what a CSM would ask about
 
@@ -16,34 +19,40 @@ def _names(signals: list[str]) -> str:
     return ", ".join(s.replace("_", " ") for s in signals)
 
 
-def find_discrepancies(scores: Scores | None, signals: list[SignalSummary], qual_risk: float, config: HealthConfig) -> list[str]:
+def scored_triggers(scores: Scores | None, config: HealthConfig) -> list[Trigger]:
+    """The review triggers of the latest score, as `annotate` gave them that day."""
     if scores is None:
         return []  # the brief's note already says how to add scores
-    active = [s.signal for s in signals if s.active]
+    latest, previous = scores.latest, scores.previous
+    if latest.review is not None:
+        return latest.review
+    # A snapshot from before `annotate` kept its triggers: the same rules, on what it did keep.
+    facts = ReviewFacts(
+        health_score=latest.health_score,
+        band=latest.band,
+        quant_score=latest.quant_score,
+        quant_band=scores.quant_band,
+        qual_risk=latest.qual_risk or 0.0,
+        signals=tuple(latest.signals),
+        previous_score=previous.health_score if previous else None,
+        previous_day=previous.as_of if previous else None,
+    )
+    return review_triggers(facts, config)
 
+
+def find_discrepancies(scores: Scores | None, signals: list[SignalSummary]) -> list[str]:
+    """Where the signals in the window and the stored score no longer match, and an old score."""
+    if scores is None:
+        return []
+    active = [s.signal for s in signals if s.active]
     latest, reasons = scores.latest, []
     day = latest.as_of.isoformat()
-    if latest.band == "green" and active and qual_risk >= config.review.qual_risk_high:
-        reasons.append(
-            f"the score is green ({latest.health_score:.0f} on {day}) but the customer's words say otherwise: "
-            f"{_names(active)} (risk {qual_risk:.2f})"
-        )
     unscored = [s for s in active if s not in latest.signals]
     if unscored:
         reasons.append(f"{_names(unscored)} not in the score of {day}: re-run `undertow annotate ACCOUNTS.csv` to count them")
     faded = [s for s in latest.signals if s not in active]
     if faded:
         reasons.append(f"{_names(faded)} counted in the score of {day} but no longer active in this window")
-    previous = scores.previous
-    if previous and previous.health_score is not None and latest.health_score is not None:
-        drop = previous.health_score - latest.health_score
-        if drop >= config.review.score_drop:
-            reasons.append(
-                f"health fell {drop:.0f} points from {previous.as_of.isoformat()} to {day} "
-                f"({previous.health_score:.0f} to {latest.health_score:.0f})"
-            )
-    if latest.band == "red":
-        reasons.append(f"health {latest.health_score:.0f} is in the red band")
     if scores.age_days > STALE_SCORE_DAYS:
         reasons.append(f"the latest score is {scores.age_days} days old")
     return reasons

@@ -7,6 +7,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from undertow.health.review import Trigger
+
 
 class AccountInfo(BaseModel):
     account_id: str
@@ -23,11 +25,13 @@ class ScorePoint(BaseModel):
     qual_risk: float | None = None
     band: str = ""
     signals: list[str] = Field(default_factory=list)
+    review: list[Trigger] | None = None  # as `annotate` gave them; None in snapshots older than that column
 
 
 class Scores(BaseModel):
     latest: ScorePoint
     previous: ScorePoint | None = None
+    quant_band: str = ""  # the latest quant score's band, as `annotate` cut it
     trend: str = "new"  # new | flat | up | down, as `annotate` reports it
     delta: float | None = None
     age_days: int = 0
@@ -113,7 +117,8 @@ class Brief(BaseModel):
     scores: Scores | None = None
     qual_risk: float = 0.0
     signals: list[SignalSummary] = Field(default_factory=list)  # active first, heaviest first
-    discrepancies: list[str] = Field(default_factory=list)
+    review: list[Trigger] = Field(default_factory=list)  # `annotate`'s triggers for the latest score
+    discrepancies: list[str] = Field(default_factory=list)  # the window's signals against that score
     timeline: Timeline = Field(default_factory=Timeline)
     relevant_documents: list[RelevantDocument] = Field(default_factory=list)
     narrative: Narrative | None = None

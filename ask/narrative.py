@@ -109,7 +109,8 @@ def render_facts(brief: Brief, context: Context) -> str:
         lines.append(f"- signal {summary.signal} ({state}, {summary.documents} documents): {docs}")
     if not brief.signals:
         lines.append("- no churn signals found in this window")
-    lines += [f"- to review: {reason}" for reason in brief.discrepancies]
+    lines += [f"- to review: {trigger.reason}" for trigger in brief.review]
+    lines += [f"- since the score: {reason}" for reason in brief.discrepancies]
     # Our own wording only; customer words stay in the document blocks.
     return "\n".join(escape_delimiters(line) for line in lines)
 

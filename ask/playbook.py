@@ -9,7 +9,6 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from undertow.prompts import read_text
-from undertow.settings import home_from_env
 
 PLAYBOOK_FILE = "playbook.yaml"
 
@@ -48,10 +47,10 @@ def _parse(text: str, origin: str) -> Playbook:
 
 
 def load_playbook(user_file: Path | None = None) -> Playbook:
-    """The bundled playbook; a signal (or `default`) named in the user's file replaces ours."""
+    """The bundled playbook; a signal (or `default`) named in `user_file` (a home's
+    `settings.playbook_file`) replaces ours."""
     bundled = _parse(read_text(PLAYBOOK_FILE), f"{PLAYBOOK_FILE} (bundled)")
-    user_file = user_file or home_from_env() / PLAYBOOK_FILE
-    if not user_file.exists():
+    if user_file is None or not user_file.exists():
         return bundled
     own = _parse(user_file.read_text(encoding="utf-8"), str(user_file))
     return Playbook(

@@ -145,11 +145,16 @@ def sections(brief: Brief) -> list[Section]:
     if narrative:
         out.append(narrative)
     out.append(_signals(brief))
-    if brief.discrepancies:
-        review = Section("Discrepancies and reasons to review")
-        for reason in brief.discrepancies:
-            review.add("\u2022 ", reason)
+    if brief.review:
+        review = Section(f"Reasons to review (score of {brief.scores.latest.as_of.isoformat()})")
+        for trigger in brief.review:
+            review.add("\u2022 ", trigger.reason)
         out.append(review)
+    if brief.discrepancies:
+        moved = Section("Since the score")
+        for reason in brief.discrepancies:
+            moved.add("\u2022 ", reason)
+        out.append(moved)
     out += [_timeline(brief), _documents(brief)]
     # The scores section already says how to get scores.
     shown_notes = [note for note in brief.notes if note != NO_SCORES]

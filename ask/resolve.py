@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, utils
-from sqlalchemy import select
 
-from undertow.store import schema
 from undertow.store.records import RecordStore
 
 # A fuzzy match counts from this score (0-100, rapidfuzz WRatio); "acme" scores 90 against
@@ -68,10 +66,8 @@ def known_accounts(records: RecordStore) -> list[AccountRef]:
     """Accounts with documents, plus accounts only scored by `annotate` (known by id alone)."""
     found = {row["account_id"]: AccountRef(row["account_id"], row["account_name"] or "", int(row["documents"])) for row in records.accounts()}
     # Distinct ids only: a year of daily snapshots for a portfolio is too many rows to read per question.
-    with records.engine.connect() as conn:
-        scored = conn.execute(select(schema.score_snapshots.c.account_id).distinct()).scalars()
-        for account_id in scored:
-            found.setdefault(account_id, AccountRef(account_id, "", 0))
+    for account_id in records.scored_account_ids():
+        found.setdefault(account_id, AccountRef(account_id, "", 0))
     return sorted(found.values(), key=lambda a: a.account_id)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from undertow.health.accounts import AccountRow
 from undertow.health.qualitative import QualRisk
 from undertow.health.scorecard import QuantScore
+
+if TYPE_CHECKING:
+    from undertow.health.review import Trigger
 
 NEW_COLUMNS = ("quant_score", "qual_risk", "health_score", "band", "trend", "health_delta", "signals", "top_evidence", "review", "review_reasons")
 
@@ -22,7 +26,7 @@ class AccountHealth:
     trend: str = "new"
     delta: float | None = None
     previous: dict | None = None  # the last snapshot before this one
-    review_reasons: list[str] = field(default_factory=list)
+    review_triggers: list[Trigger] = field(default_factory=list)
 
     @property
     def account_id(self) -> str:
@@ -33,8 +37,12 @@ class AccountHealth:
         return self.row.text.get("account_name", self.row.account_id)
 
     @property
+    def review_reasons(self) -> list[str]:
+        return [trigger.reason for trigger in self.review_triggers]
+
+    @property
     def review(self) -> bool:
-        return bool(self.review_reasons)
+        return bool(self.review_triggers)
 
     def columns(self) -> dict:
         """The values `annotate` adds to the row, as plain types (lists stay lists)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 
 from undertow.health.account import AccountHealth
@@ -11,7 +13,7 @@ from undertow.health.bands import BAND_RANK, band_of, cuts_for, health_score
 from undertow.health.config import HealthConfig
 from undertow.health.history import as_of_datetime, trend
 from undertow.health.qualitative import qualitative_risk, severities
-from undertow.health.review import review_reasons
+from undertow.health.review import ReviewFacts, review_triggers
 from undertow.health.scorecard import quant_score
 
 
@@ -44,7 +46,7 @@ def score_accounts(
         account.quant_band = band_of(account.quant.score, quant_cuts)
         account.previous = previous.get(account.account_id)
         account.trend, account.delta = trend((account.previous or {}).get("health_score"), account.health_score)
-        account.review_reasons = review_reasons(account, config)
+        account.review_triggers = review_triggers(ReviewFacts.of_account(account), config)
     return accounts
 
 
@@ -66,6 +68,7 @@ def snapshot_rows(accounts: list[AccountHealth], as_of: dt.date) -> list[dict]:
             "health_score": a.health_score,
             "band": a.band,
             "signals": ",".join(a.qual.active),
+            "review": json.dumps([dataclasses.asdict(t) for t in a.review_triggers]),
         }
         for a in accounts
         if a.health_score is not None

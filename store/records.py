@@ -239,3 +239,14 @@ class RecordStore:
             query = query.where(schema.score_snapshots.c.as_of < before)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def scored_account_ids(self) -> list[str]:
+        """Accounts with at least one snapshot, each once: far fewer rows than the snapshots."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(schema.score_snapshots.c.account_id).distinct()).scalars())
+
+    def snapshots_on(self, as_of: dt.datetime) -> list[dict]:
+        """Every account's snapshot of one day: the portfolio as that day's `annotate` scored it."""
+        query = select(schema.score_snapshots).where(schema.score_snapshots.c.as_of == as_of)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]

@@ -105,13 +105,15 @@ score_snapshots = Table(
     Column("health_score", Float),
     Column("band", String(8)),
     Column("signals", Text, nullable=False, default=""),
+    # JSON list of the review triggers `annotate` gave ({"kind", "reason"}), so `ask` says the same.
+    Column("review", Text),
     UniqueConstraint("account_id", "as_of", name="one_snapshot_per_day"),
 )
 
 
 # Columns added after the first release, with their types: a home made by an older version gains
 # them on first use. (Migrations proper are the job of Alembic once the schema moves more.)
-_ADDED_COLUMNS = {"documents": {"original_text": "TEXT", "text_key": "VARCHAR(64)"}}
+_ADDED_COLUMNS = {"documents": {"original_text": "TEXT", "text_key": "VARCHAR(64)"}, "score_snapshots": {"review": "TEXT"}}
 
 
 def upgrade(engine) -> None:

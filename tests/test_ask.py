@@ -177,30 +177,36 @@ def test_brief_with_signals(seeded):
 
 
 def test_scores_trend_and_discrepancies(seeded):
-    def snapshot(day: dt.date, health: float, signals: str) -> dict:
-        return {"account_id": ACME, "as_of": dt.datetime.combine(day, dt.time()), "quant_score": 90.0, "qual_risk": 0.1,
+    def snapshot(day: dt.date, health: float, signals: str, risk: float = 0.1) -> dict:
+        return {"account_id": ACME, "as_of": dt.datetime.combine(day, dt.time()), "quant_score": 90.0, "qual_risk": risk,
                 "health_score": health, "band": "green" if health >= 70 else "yellow", "signals": signals}
 
     seeded.records.save_snapshots([
         snapshot(dt.date(2026, 8, 1), 88.0, ""),
-        snapshot(dt.date(2026, 9, 1), 72.0, "champion_departure"),
+        snapshot(dt.date(2026, 9, 1), 72.0, "champion_departure", risk=0.55),
         snapshot(dt.date(2026, 10, 15), 40.0, "champion_departure"),  # after the as-of day: not looked at
     ])  # fmt: skip
     brief = ask_account(seeded, ACME, as_of=AS_OF, use_llm=False)
     assert brief.scores.latest.as_of == dt.date(2026, 9, 1)
     assert (brief.scores.trend, brief.scores.delta) == ("down", -16.0)
     assert [p.as_of for p in brief.scores.history] == [dt.date(2026, 8, 1), dt.date(2026, 9, 1)]
-    joined = "\n".join(brief.discrepancies)
-    assert "the score is green (72 on 2026-09-01) but the customer's words say otherwise" in joined
-    assert "competitor mention not in the score of 2026-09-01" in joined
-    assert "health fell 16 points from 2026-08-01 to 2026-09-01" in joined
+    # The triggers `annotate` gives for the 2026-09-01 score (health/review.py), in its words.
+    assert [(t.kind, t.reason) for t in brief.review] == [
+        ("green_numbers", "numbers look green (quant 90) but the customer's words say otherwise: champion departure (risk 0.55)"),
+        ("score_drop", "health fell 16 points since 2026-08-01 (from 88 to 72)"),
+    ]
+    assert brief.scores.quant_band == "green"
+    # What the window says that the score does not count yet.
+    assert brief.discrepancies == ["competitor mention not in the score of 2026-09-01: re-run `undertow annotate ACCOUNTS.csv` to count them"]
+    text = plain_text(brief)
+    assert "## Reasons to review (score of 2026-09-01)" in text and "## Since the score" in text
     assert NO_SCORES not in brief.notes
 
 
 def test_brief_without_signals(seeded):
     brief = ask_account(seeded, "Brightwater", as_of=AS_OF, use_llm=False)
     assert brief.account.account_id == "brightwater"
-    assert (brief.signals, brief.qual_risk, brief.discrepancies, brief.relevant_documents) == ([], 0.0, [], [])
+    assert (brief.signals, brief.qual_risk, brief.review, brief.discrepancies, brief.relevant_documents) == ([], 0.0, [], [], [])
     assert [(m.month, m.documents, m.flagged) for m in brief.timeline.months] == [("2026-08", 1, 0), ("2026-09", 1, 0)]
     text = plain_text(brief)
     assert "no churn signals in this window" in text
@@ -266,17 +272,19 @@ def test_terminal_view_does_not_read_customer_text_as_markup(seeded):
     assert "Signals" in shown and "next:" in shown
 
 
-def test_playbook_file_in_home_replaces_steps(home):
-    home.mkdir(parents=True, exist_ok=True)
+def test_playbook_file_in_home_replaces_steps(settings):
+    from undertow.store.home import Home
+
+    home = settings.resolved_home
     (home / "playbook.yaml").write_text("signals:\n  budget_pressure:\n    - \"Call the CFO\"\nquestions:\n  budget_pressure: [geld]\n", encoding="utf-8")
-    playbook = load_playbook()
+    playbook = Home(settings).playbook
     assert playbook.steps("budget_pressure") == ["Call the CFO"]
     assert playbook.asked_about("Haben sie kein Geld mehr?") == ["budget_pressure"]
     assert playbook.asked_about("Are they evaluating a rival?") == ["competitor_mention"]  # bundled terms stay
     assert playbook.steps("champion_departure") == load_playbook(home / "missing.yaml").steps("champion_departure") != []
     (home / "playbook.yaml").write_text("signals:\n  budget_pressure: [oops\n", encoding="utf-8")
     with pytest.raises(ValueError, match="playbook.yaml: not valid YAML"):
-        load_playbook()
+        Home(settings).playbook
 
 
 # --- the LLM narrative ---------------------------------------------------------------------------

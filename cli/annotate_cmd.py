@@ -51,7 +51,7 @@ def annotate(
 ) -> None:
     """Add health scores, bands, signals, evidence and review reasons to account records."""
     from undertow.health.annotate import annotate_accounts, check_output_path, output_records, write_output
-    from undertow.health.config import load_config
+    from undertow.health.config import load_home_config
     from undertow.health.report import review_table
     from undertow.store.records import RecordStore
 
@@ -62,7 +62,7 @@ def annotate(
     with user_errors():
         if out is not None:
             check_output_path(out)
-        config = load_config(scorecard)
+        config = load_home_config(settings, scorecard)
         records = RecordStore(settings.sqlite_url)
         result = annotate_accounts(accounts_csv, records, config, day, parse_mapping(column_map), save=not no_snapshot)
         _report_problems(result.problems, not records.accounts(), settings.resolved_home)
@@ -105,14 +105,14 @@ def backtest(
     from undertow.health.accounts import read_outcomes
     from undertow.health.annotate import annotate_accounts
     from undertow.health.backtest import backtest as run_backtest
-    from undertow.health.config import load_config
+    from undertow.health.config import load_home_config
     from undertow.health.report import backtest_table
     from undertow.store.records import RecordStore
 
     settings = settings_for(home)
     day = parse_as_of(as_of)
     with user_errors():
-        config = load_config(scorecard)
+        config = load_home_config(settings, scorecard)
         records = RecordStore(settings.sqlite_url)
         result = annotate_accounts(accounts_csv, records, config, day, parse_mapping(column_map), save=False)
         outcomes = read_outcomes(outcomes_csv)

@@ -24,7 +24,7 @@ def feedback(
     settings = settings_for(home)
     if not confirm and not reject:
         raise fail("say what is right or wrong: --confirm SIGNAL and/or --reject SIGNAL")
-    known = signal_names()
+    known = signal_names(settings.signals_file)
     for signal in [*confirm, *reject]:
         if signal not in known:
             raise fail(f"unknown signal {signal!r}: one of {', '.join(known)}")

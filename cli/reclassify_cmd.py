@@ -8,13 +8,13 @@ from undertow.cli.common import HomeOption, JsonOption, err_console, print_json,
 def reclassify(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Re-flag every stored document with the current local model (after `undertow train`), from
     the sentence vectors already stored: nothing is re-read or re-embedded."""
-    from undertow.extractor.local import load_local_model
+    from undertow.extractor.local import load_local_model, model_path_for
     from undertow.ingest.reclassify import reclassify as run
     from undertow.store.home import Home
 
     settings = settings_for(home)
     with user_errors():
-        model = load_local_model()
+        model = load_local_model(model_path_for(settings))
         summary = run(Home(settings), model)
     if as_json:
         print_json({**summary.as_dict(), "model": model.version})

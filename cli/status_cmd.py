@@ -10,7 +10,7 @@ from undertow.masking import mask_url
 
 def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """What the store holds: documents, accounts, flags, the last runs, the models in use."""
-    from undertow.extractor.local import bundled_model_path, user_model_path
+    from undertow.extractor.local import model_path_for
     from undertow.store.records import RecordStore
 
     settings = settings_for(home)
@@ -18,7 +18,7 @@ def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
         records = RecordStore(settings.sqlite_url)
         counts = records.counts()
         runs = records.last_runs(5)
-    classifier_path = user_model_path() if user_model_path().exists() else bundled_model_path()
+    classifier_path = model_path_for(settings)
     report = {
         "home": str(settings.resolved_home),
         **counts,

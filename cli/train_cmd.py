@@ -25,14 +25,14 @@ def train(
     from undertow.eval.datasets import load_documents, real_path, standard_sets
     from undertow.extractor.embedding import local_embedder
     from undertow.extractor.feedback import feedback_examples
-    from undertow.extractor.local import user_model_path
+    from undertow.extractor.local import model_path_for
     from undertow.extractor.training import train_model
     from undertow.prompts import signal_names
     from undertow.store.records import RecordStore
 
     settings = settings_for(home)
     with user_errors():
-        signals = signal_names()
+        signals = signal_names(settings.signals_file)
         train_paths = ([] if no_bundled else standard_sets("train")) + list(data)
         if not no_bundled and not real_path("train").exists():
             err_console.print("note: the real-text training set is not here (it lives in the source repository); the model will read real text less well than the bundled one")
@@ -42,10 +42,10 @@ def train(
         if unknown:
             raise ValueError(f"labels {unknown} are not defined in signals.yaml; add them to {settings.resolved_home / 'signals.yaml'}")
         embedder = local_embedder()
-        examples = [] if no_feedback else feedback_examples(RecordStore(settings.sqlite_url), embedder)
+        examples = [] if no_feedback else feedback_examples(RecordStore(settings.sqlite_url), embedder, model_path_for(settings))
         err_console.print(f"training on {len(train_docs)} documents + {len(examples)} from feedback, {len(signals)} signals ...")
         model, report = train_model(train_docs, dev_docs, signals, embedder, feedback_examples=examples)
-        target = out or user_model_path()
+        target = out or settings.user_model_path
         model.save(target)
     if as_json:
         print_json({**report.__dict__, "path": str(target)})

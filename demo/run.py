@@ -10,7 +10,7 @@ from undertow.demo.portfolio import DEMO_DATE, PREVIOUS_DATE, Portfolio, build_p
 from undertow.health.annotate import Annotation, annotate_accounts
 from undertow.health.backtest import backtest
 from undertow.health.accounts import read_outcomes
-from undertow.health.config import HealthConfig, load_config
+from undertow.health.config import HealthConfig, load_home_config
 from undertow.ingest.pipeline import IngestSummary, Ingestor
 from undertow.ingest.sources import ReadOptions
 from undertow.store.home import Home
@@ -53,7 +53,7 @@ def run_demo(home: Home, out: Path, n_accounts: int = 40, seed: int = 7, classif
     files = write_portfolio(portfolio, out)
     classifier = classifier or make_classifier("local", home.settings)
     summary = Ingestor(home, classifier, on_progress=on_progress).run([files.documents], ReadOptions(own_domains={portfolio.vendor["domain"]}))
-    config = config or load_config()
+    config = config or load_home_config(home.settings)
     # Last month's export first, so today's run has a snapshot to compare with.
     annotate_accounts(files.previous_accounts, home.records, config, PREVIOUS_DATE)
     annotation = annotate_accounts(files.accounts, home.records, config, DEMO_DATE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from undertow.documents import Document
@@ -18,7 +20,7 @@ from undertow.store.records import RecordStore
 FEEDBACK_WEIGHT = 5.0
 
 
-def feedback_examples(records: RecordStore, embedder: Embedder) -> list[LabelledExample]:
+def feedback_examples(records: RecordStore, embedder: Embedder, model_path: Path | None = None) -> list[LabelledExample]:
     """A confirmed signal becomes a positive on its evidence (the flag's quotes, or the sentence the
     current model scores highest when the model had missed it); a rejected one makes the whole
     document a negative for that signal. Signals nobody judged stay unknown."""
@@ -42,7 +44,7 @@ def feedback_examples(records: RecordStore, embedder: Embedder) -> list[Labelled
             if flag:
                 evidence[signal] = [e["quote"] for e in flag["evidence"]]
             else:
-                model = model or load_local_model()
+                model = model or load_local_model(model_path)
                 # The sentence vectors ingestion stored serve unless another embedding model made them.
                 same_space = stored["embed_model"].split("@")[0] == model.embed_model.split("@")[0]
                 emb = EmbeddedText.from_stored(stored) if same_space else embed_texts([stored["text"]], embedder)[0]

@@ -25,7 +25,7 @@ from undertow.errors import CorruptFileError
 from undertow.extractor import lexical, plain_heads, stacking
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
-from undertow.settings import home_from_env
+from undertow.settings import Settings
 
 BUNDLED_MODEL = "model/local.npz"
 MAX_EVIDENCE = 2
@@ -258,8 +258,9 @@ def _model_fix(path: Path) -> str:
     return "delete it to fall back to the bundled model, or run `undertow train` again"
 
 
-def user_model_path() -> Path:
-    return home_from_env() / "models" / "local.npz"
+def model_path_for(settings: Settings) -> Path:
+    """The model `undertow train` made for this home, else the one shipped in the package."""
+    return settings.user_model_path if settings.user_model_path.exists() else bundled_model_path()
 
 
 def bundled_model_path() -> Path:
@@ -267,10 +268,8 @@ def bundled_model_path() -> Path:
 
 
 def load_local_model(path: Path | None = None) -> LocalModel:
-    """The model `undertow train` made for this home, else the one shipped in the package."""
-    for candidate in [path] if path else [user_model_path(), bundled_model_path()]:
-        if candidate is not None and candidate.exists():
-            return LocalModel.load(candidate)
-    raise FileNotFoundError(
-        f"no local classifier at {path or bundled_model_path()}: run `undertow train` to build one"
-    )
+    """The model at `path` (see `model_path_for`), or the one shipped in the package."""
+    path = path or bundled_model_path()
+    if not path.exists():
+        raise FileNotFoundError(f"no local classifier at {path}: run `undertow train` to build one")
+    return LocalModel.load(path)

@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from undertow.settings import home_from_env
+from undertow.settings import Settings
 
 INPUTS = (
     "usage_trend",
@@ -87,6 +87,9 @@ class Bands(_Strict):
 class Review(_Strict):
     qual_risk_high: float = Field(ge=0, le=1)
     score_drop: float = Field(gt=0)
+    # Signals that send an account to review whatever its score, with the reason shown; filled
+    # from the signal definitions (`review_reason` in signals.yaml) when the scorecard is loaded.
+    signal_reasons: dict[str, str] = Field(default_factory=dict)
 
 
 class HealthConfig(_Strict):
@@ -157,19 +160,40 @@ def _expand_profiles(data: dict) -> dict:
     return data
 
 
-def load_config(path: Path | None = None) -> HealthConfig:
-    """The bundled scorecard, overridden by `path` or else `$UNDERTOW_HOME/scorecard.yaml`."""
+def load_home_config(settings: Settings, scorecard: Path | None = None) -> HealthConfig:
+    """`--scorecard FILE` when given, else the home's scorecard.yaml when there is one; the
+    signals are the home's too (its signals.yaml), for their severities and review reasons."""
+    from undertow.prompts import load_signals
+
+    home_file = settings.scorecard_file
+    return load_config(scorecard or (home_file if home_file.exists() else None), load_signals(settings.signals_file))
+
+
+def load_config(path: Path | None = None, signals: list | None = None) -> HealthConfig:
+    """The bundled scorecard, overridden by `path` when given (it must exist), for `signals`
+    (the bundled ones by default)."""
     data = _read_yaml(resources.files(__package__).joinpath("scorecard.yaml").read_text(encoding="utf-8"), "scorecard.yaml")
     origin = "scorecard.yaml (bundled)"
-    if path is not None and not path.exists():
-        raise ConfigError(f"{path}: no such scorecard file")
-    user_file = path or home_from_env() / "scorecard.yaml"
-    if user_file.exists():
-        data = deep_merge(data, _read_yaml(user_file.read_text(encoding="utf-8"), str(user_file)))
-        origin = str(user_file)
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such scorecard file")
+        data = deep_merge(data, _read_yaml(path.read_text(encoding="utf-8"), str(path)))
+        origin = str(path)
     try:
-        return HealthConfig.model_validate(_expand_profiles(data))
+        config = HealthConfig.model_validate(_expand_profiles(data))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{origin}: {where}: {first['msg']}") from None
+    return _with_signals(config, signals)
+
+
+def _with_signals(config: HealthConfig, signals: list | None) -> HealthConfig:
+    """Severities and review reasons come from the signal definitions; the scorecard's own
+    `severity:` entries win, so a team can weigh a signal differently without redefining it."""
+    from undertow.prompts import load_signals
+
+    signals = signals if signals is not None else load_signals()
+    config.qualitative.severity = {s.name: s.severity for s in signals} | config.qualitative.severity
+    config.review.signal_reasons = {s.name: s.review_reason for s in signals if s.review_reason} | config.review.signal_reasons
+    return config

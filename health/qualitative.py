@@ -48,9 +48,8 @@ def decay(age_days: float, half_life_days: float) -> float:
 
 
 def severities(config: Qualitative) -> dict[str, float]:
-    from undertow.prompts import load_signals
-
-    return {s.name: s.severity for s in load_signals()} | config.severity
+    """Per signal; the loaded scorecard holds them for every signal (see config._with_signals)."""
+    return dict(config.severity)
 
 
 def flag_weight(flag: dict, as_of: dt.date, config: Qualitative, severity: dict[str, float]) -> tuple[float, float | None]:

@@ -9,8 +9,6 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
-from undertow.settings import home_from_env
-
 
 class SignalExamples(BaseModel):
     positive: list[str] = Field(default_factory=list)
@@ -41,8 +39,9 @@ def _parse_signals(text: str, origin: str) -> list[SignalDefinition]:
 
 
 def load_signals(extra_file: Path | None = None) -> list[SignalDefinition]:
-    """The bundled signals, extended or overridden by `$UNDERTOW_HOME/signals.yaml`."""
-    extra_file = extra_file or home_from_env() / "signals.yaml"
+    """The bundled signals, extended or overridden by `extra_file` (a home's `settings.signals_file`)."""
+    if extra_file is None:
+        return list(_load_signals_cached("", 0.0))
     return list(_load_signals_cached(str(extra_file), _mtime(extra_file)))
 
 
@@ -53,8 +52,8 @@ def _mtime(path: Path) -> float:
 @lru_cache(maxsize=8)
 def _load_signals_cached(extra_file: str, _mtime_key: float) -> tuple[SignalDefinition, ...]:
     signals = {s.name: s for s in _parse_signals(read_text("signals.yaml"), "signals.yaml")}
-    path = Path(extra_file)
-    if path.exists():
+    path = Path(extra_file) if extra_file else None
+    if path is not None and path.exists():
         for signal in _parse_signals(path.read_text(encoding="utf-8"), str(path)):
             signals[signal.name] = signal
     return tuple(signals.values())

@@ -88,7 +88,7 @@ def diagnose(settings: Settings) -> Diagnosis:
             check_home(settings.resolved_home),
             record_check,
             check_vector_store(settings, records, documents),
-            check_classifier(),
+            check_classifier(settings),
         ],
         documents=documents or {},
     )
@@ -286,18 +286,18 @@ def _chroma_client(path: Path, url: str | None):
 
 
 # --- classifier -----------------------------------------------------------------------------------
-def check_classifier() -> Check:
-    from undertow.extractor.local import DamagedModel, bundled_model_path, load_local_model, user_model_path
+def check_classifier(settings: Settings) -> Check:
+    from undertow.extractor.local import DamagedModel, load_local_model, model_path_for
 
     name = "classifier"
+    path = model_path_for(settings)
     try:
-        model = load_local_model()
+        model = load_local_model(path)
     except DamagedModel as error:
         return Check(name, PROBLEM, f"{error.path} is damaged ({error.reason})", error.fix)
     except FileNotFoundError as error:
         return Check(name, PROBLEM, str(error).split(":")[0], "reinstall undertow, or run `undertow train`")
-    path = user_model_path() if user_model_path().exists() else bundled_model_path()
-    which = "trained for this home" if path == user_model_path() else "bundled"
+    which = "trained for this home" if path == settings.user_model_path else "bundled"
     return Check(name, OK, f"{path}: {which} model {model.version}, {len(model.signals)} signals")
 
 

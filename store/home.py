@@ -1,4 +1,6 @@
-"""A home folder: the record store, the vector store and the embedding model that fills it."""
+"""A home folder, the composition root of a command: it opens the record store, the vector store,
+the embedding model, and the signals, scorecard, playbook and classifier model that this home
+uses (the bundled ones, extended by the files in the home)."""
 
 from __future__ import annotations
 
@@ -50,3 +52,31 @@ class Home:
         folder = self.path / "quarantine"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    # --- what this home uses in place of (or on top of) what ships in the package ----------------
+    @cached_property
+    def signals(self) -> list:
+        from undertow.prompts import load_signals
+
+        return load_signals(self.settings.signals_file)
+
+    @property
+    def signal_names(self) -> list[str]:
+        return [signal.name for signal in self.signals]
+
+    def scorecard(self, explicit: Path | None = None):
+        from undertow.health.config import load_home_config
+
+        return load_home_config(self.settings, explicit)
+
+    @cached_property
+    def playbook(self):
+        from undertow.ask.playbook import load_playbook
+
+        return load_playbook(self.settings.playbook_file)
+
+    @property
+    def model_path(self) -> Path:
+        from undertow.extractor.local import model_path_for
+
+        return model_path_for(self.settings)

@@ -10,21 +10,21 @@ from helpers import doc, write_jsonl
 from undertow.atomic import atomic_write_text
 from undertow.cli.app import app
 from undertow.errors import CorruptFileError
-from undertow.extractor.local import LocalModel, bundled_model_path, load_local_model, user_model_path
+from undertow.extractor.local import LocalModel, bundled_model_path, load_local_model, model_path_for
 
 
-def test_a_truncated_model_is_one_line_with_the_fix_and_exit_2(tmp_path, home):
-    user_model_path().parent.mkdir(parents=True)
-    user_model_path().write_bytes(bundled_model_path().read_bytes()[:5000])  # what a killed `train` used to leave
+def test_a_truncated_model_is_one_line_with_the_fix_and_exit_2(tmp_path, settings):
+    settings.user_model_path.parent.mkdir(parents=True)
+    settings.user_model_path.write_bytes(bundled_model_path().read_bytes()[:5000])  # what a killed `train` used to leave
 
     with pytest.raises(CorruptFileError, match=r"local\.npz is damaged \(BadZipFile"):
-        load_local_model()
+        load_local_model(model_path_for(settings))
 
     result = CliRunner().invoke(app, ["classify", str(write_jsonl(tmp_path / "a.jsonl", [doc(1)]))])
     assert result.exit_code == 2
     assert "Traceback" not in result.output and result.stdout == ""
     message = result.stderr.replace("\n", " ")
-    assert message.startswith(f"error: model file {user_model_path()} is damaged")
+    assert message.startswith(f"error: model file {settings.user_model_path} is damaged")
     assert "delete it to fall back to the bundled model, or run `undertow train` again" in message
 
 

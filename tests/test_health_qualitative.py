@@ -64,11 +64,14 @@ def test_top_evidence_is_the_heaviest_flag_with_its_date_and_source():
     assert risk.top.evidence_line() == "\u201cDana leaves in May\u201d (champion_departure; email, 2026-09-01)"
 
 
-def test_severity_comes_from_the_signal_definitions_and_config_overrides_it():
+def test_severity_comes_from_the_signal_definitions_and_the_scorecard_overrides_it(tmp_path):
+    from undertow.health.config import load_config
     from undertow.prompts import load_signals
 
     defined = {s.name: s.severity for s in load_signals()}
-    merged = severities(CONFIG.model_copy(update={"severity": {"budget_pressure": 0.1}}))
+    scorecard = tmp_path / "scorecard.yaml"
+    scorecard.write_text("qualitative:\n  severity:\n    budget_pressure: 0.1\n", encoding="utf-8")
+    merged = severities(load_config(scorecard).qualitative)
     assert merged["budget_pressure"] == 0.1
     assert merged["champion_departure"] == defined["champion_departure"]
     unknown = qualitative_risk([flag("retired_signal", 0, 1.0)], AS_OF, CONFIG, {})

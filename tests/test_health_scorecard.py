@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from undertow.health.config import ConfigError, load_config
+from undertow.health.config import ConfigError, load_config, load_home_config
 from undertow.health.scorecard import measures, quant_score
 
 SIMPLE = """
@@ -75,11 +75,10 @@ def test_usage_trend_edge_cases():
     assert "seat_utilisation" not in measures({"seats_licensed": 0, "seats_active": 0})
 
 
-def test_home_scorecard_overrides_one_weight(home):
-    bundled = load_config()
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "scorecard.yaml").write_text("profiles:\n  default:\n    inputs:\n      csat: {weight: 90}\n", encoding="utf-8")
-    config = load_config()
+def test_home_scorecard_overrides_one_weight(settings):
+    bundled = load_home_config(settings)
+    settings.scorecard_file.write_text("profiles:\n  default:\n    inputs:\n      csat: {weight: 90}\n", encoding="utf-8")
+    config = load_home_config(settings)
     assert config.profiles["default"].inputs["csat"].weight == 90
     assert config.profiles["default"].inputs["csat"].points == bundled.profiles["default"].inputs["csat"].points
     assert config.profiles["default"].inputs["nps"] == bundled.profiles["default"].inputs["nps"]

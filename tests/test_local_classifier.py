@@ -87,8 +87,8 @@ def _train_small(extra: list[str] = ()):
 def test_a_team_adds_its_own_signal_without_code(security_home, embedder):
     report = _train_small()
     assert "security_concern" in report["signals"]
-    model = load_local_model()
     assert Path(report["path"]) == security_home / "models" / "local.npz"
+    model = load_local_model(Path(report["path"]))
     assert model.signals[-1] == "security_concern"
     classifier = LocalClassifier(model=model, embedder=embedder)
     flagged = classify(classifier, SECURITY_TEXT)
@@ -119,7 +119,7 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
     text = "Honestly we mostly export everything to spreadsheets now, it is simpler than raising tickets."
     path = write_jsonl(tmp_path / "fb.jsonl", [doc(1, text=text)])
     home, _ = run_ingest([path], settings)
-    before = classify(LocalClassifier(embedder=embedder), text).confidence
+    before = classify(LocalClassifier(load_local_model(settings.user_model_path), embedder), text).confidence
 
     runner = CliRunner()
     result = runner.invoke(app, ["feedback", "d-0001", "--reject", "silent_dissatisfaction", "--confirm", "security_concern"])
@@ -132,7 +132,7 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
 
     report = _train_small()
     assert report["feedback_documents"] == 1
-    after = classify(LocalClassifier(embedder=embedder), text).confidence
+    after = classify(LocalClassifier(load_local_model(settings.user_model_path), embedder), text).confidence
     assert after["silent_dissatisfaction"] < before["silent_dissatisfaction"]
     # One confirmation on a 90-document training set moves the score most of the way to the flag.
     assert after["security_concern"] > before["security_concern"] + 0.2
@@ -147,7 +147,7 @@ def test_reclassify_applies_a_new_model_to_stored_documents_without_reembedding(
     result = CliRunner().invoke(app, ["reclassify", "--json"])
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["documents"] == 2 and summary["model"] == load_local_model().version
+    assert summary["documents"] == 2 and summary["model"] == load_local_model(settings.user_model_path).version
     flags = {f["doc_id"]: f for f in home.records.flags() if f["signal"] == "security_concern"}
     assert "d-0001" in flags
     quote = flags["d-0001"]["evidence"][0]

@@ -1,7 +1,7 @@
 """Configuration from the environment and an optional `config.toml` in the home folder.
 
-Nothing is read at import time: commands call `load_settings()` so tests can point
-`UNDERTOW_HOME` at a temporary folder.
+`Settings` carries every path and knob and is passed explicitly: nothing is read at import time
+and nothing writes the environment, so two homes can live in one process (tests, `bench`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = home_from_env() / "config.toml"
+        # The config file lives in the home being opened, which the caller names explicitly.
+        home = getattr(init_settings, "init_kwargs", {}).get("home") or home_from_env()
+        toml_file = Path(home).expanduser() / "config.toml"
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     @property
@@ -81,18 +83,43 @@ class Settings(BaseSettings):
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{self.resolved_home / 'undertow.db'}"
 
+    # Files in the home that extend or replace what ships in the package.
+    @property
+    def signals_file(self) -> Path:
+        return self.resolved_home / "signals.yaml"
+
+    @property
+    def playbook_file(self) -> Path:
+        return self.resolved_home / "playbook.yaml"
+
+    @property
+    def scorecard_file(self) -> Path:
+        return self.resolved_home / "scorecard.yaml"
+
+    @property
+    def user_model_path(self) -> Path:
+        """Where `undertow train` writes the model this home uses instead of the bundled one."""
+        return self.resolved_home / "models" / "local.npz"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.resolved_home / "logs"
+
 
 def load_settings(home: Path | None = None) -> Settings:
     from pydantic import ValidationError
 
     from undertow.errors import ConfigurationError
 
-    if home is not None:
-        os.environ["UNDERTOW_HOME"] = str(home)
+    home = Path(home).expanduser() if home is not None else home_from_env()
     try:
-        settings = Settings(home=home_from_env())
-    except (ValidationError, ValueError) as error:  # a TOML syntax error is a ValueError too
-        raise ConfigurationError(f"{home_from_env() / 'config.toml'} or UNDERTOW_* settings: {str(error).splitlines()[0]}") from None
+        settings = Settings(home=home)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigurationError(f"{home / 'config.toml'} or UNDERTOW_* settings: {where}: {first['msg']}") from None
+    except ValueError as error:  # a TOML syntax error
+        raise ConfigurationError(f"{home / 'config.toml'}: {str(error).splitlines()[0]}") from None
     folder = settings.resolved_home
     if folder.exists() and not folder.is_dir():
         raise ConfigurationError(f"the home {folder} is a file, not a folder: pass --home with a folder")

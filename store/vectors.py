@@ -21,6 +21,23 @@ def day_number(value: dt.datetime | None) -> int:
     return int(value.strftime("%Y%m%d")) if value else 0
 
 
+def _open_embedded(path: Path, chroma_settings):
+    """An embedded Chroma store; a damaged one is a one-line error that names the repair."""
+    import chromadb
+    from chromadb.errors import ChromaError
+
+    from undertow.errors import CorruptFileError
+
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except ChromaError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CorruptFileError(
+            f"the vector index {path} cannot be read ({reason}): run `undertow doctor --rebuild-vectors`; "
+            "the records are safe and nothing is re-embedded"
+        ) from None
+
+
 class VectorStore:
     def __init__(self, embed_model: str, path: Path | None = None, url: str | None = None):
         import chromadb
@@ -38,8 +55,8 @@ class VectorStore:
             self.location = url
         else:
             assert path is not None, "an embedded store needs a folder"
-            self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.location = str(path)
+            self.client = _open_embedded(path, chroma_settings)
         self.embed_model = embed_model
         self.collection = self.client.get_or_create_collection(
             collection_name(embed_model), metadata={"hnsw:space": "cosine", "embed_model": embed_model}

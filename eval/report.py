@@ -27,6 +27,8 @@ def markdown(report: dict, mistakes: list[dict], dataset: str) -> str:
     if report["per_language"]:
         lines += ["", "| language | macro F1 | documents |", "|---|---|---|"]
         lines += [f"| {lang} | {_fmt(m['macro_f1'])} | {m['n_docs']} |" for lang, m in report["per_language"].items()]
+    if report.get("calibration"):
+        lines += _calibration_lines(report["calibration"])
     lines += ["", f"## Worst errors (top {min(WORST, len(mistakes))} of {len(mistakes)})", ""]
     for m in mistakes[:WORST]:
         lines += [
@@ -39,6 +41,14 @@ def markdown(report: dict, mistakes: list[dict], dataset: str) -> str:
             "",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _calibration_lines(calibration: dict) -> list[str]:
+    lines = ["", "## Confidence: does it mean what it says?", "", "| signal | expected calibration error |", "|---|---|"]
+    lines += [f"| {signal} | {_fmt(value)} |" for signal, value in calibration["ece"].items()]
+    lines += ["", "| confidence | documents x signals | mean confidence | share really present |", "|---|---|---|---|"]
+    lines += [f"| {row['bin']} | {row['n']} | {_fmt(row['mean_confidence'])} | {_fmt(row['observed'])} |" for row in calibration["reliability"]]
+    return lines
 
 
 def write_report(path: Path, report: dict, mistakes: list[dict], dataset: str) -> None:

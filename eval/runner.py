@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from undertow.documents import Document
+from undertow.eval.calibration import calibration_report
 from undertow.eval.metrics import Prediction, errors, score
 from undertow.extractor.backends import Classifier
 from undertow.extractor.results import Classification
@@ -30,6 +31,7 @@ def evaluate(classifier: Classifier, docs: list[Document], signals: list[str], o
     seconds = time.perf_counter() - started
     predictions = [Prediction(r.labels, {f.signal: [e.quote for e in f.evidence] for f in r.flags}) for r in results]
     report = score(docs, predictions, signals)
+    report["calibration"] = calibration_report(docs, [r.confidence for r in results], signals)
     report["backend"] = classifier.name
     report["seconds"] = round(seconds, 3)
     stats = classifier.stats

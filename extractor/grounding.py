@@ -13,8 +13,17 @@ from dataclasses import dataclass, field
 
 from undertow.extractor.results import Evidence
 
-# Shortest quote worth showing: "no" or "ok" are found in almost any text and prove nothing.
+# Shortest quote worth showing: "no" or "ok" are found in almost any text and prove nothing,
+# and a name or a greeting ("Hi Anna,") names no signal. A fragment joined by "..." may be
+# shorter; the quote as a whole is a clause.
 MIN_QUOTE_CHARS = 4
+MIN_QUOTE_WORDS = 4
+_WORD = re.compile(r"\w+")
+
+
+def is_quotable(text: str) -> bool:
+    """Whether `text` is long enough to be shown as the evidence for a signal."""
+    return len(_WORD.findall(text)) >= MIN_QUOTE_WORDS
 
 _CHARACTER_FOLDS = str.maketrans(
     {
@@ -122,12 +131,14 @@ def _evidence(text: str, start: int, end: int) -> Evidence:
 
 
 def ground_quotes(quotes: list[str], text: str) -> Grounded:
-    """Every quote located in `text`; overlapping or repeated spans are kept once, in text order."""
+    """Every quote of a clause's length located in `text`; overlapping or repeated spans are kept
+    once, in text order. Shorter quotes count as missing."""
     normalised = NormalisedText(text)
     result = Grounded()
     spans: dict[tuple[int, int], Evidence] = {}
     for quote in quotes:
-        found = locate(quote, text, normalised)
+        # A name or a greeting may well be in the text and still prove no signal.
+        found = locate(quote, text, normalised) if is_quotable(_ELLIPSIS.sub(" ", quote)) else []
         if not found:
             result.missing.append(quote)
         for evidence in found:

@@ -23,6 +23,7 @@ import numpy as np
 from undertow.atomic import atomic_open
 from undertow.errors import CorruptFileError
 from undertow.extractor import lexical, plain_heads, stacking
+from undertow.extractor.grounding import is_quotable
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
 from undertow.settings import Settings
@@ -151,12 +152,16 @@ class LocalModel:
         for k, signal in enumerate(self.signals):
             if doc_scores[k] < self.thresholds[k]:
                 continue
-            ranked = np.argsort(-scores[:, k])[:MAX_EVIDENCE]
+            # A greeting or a name alone explains nothing: quotes come from sentences of a few
+            # words, unless the whole document is shorter than that.
+            quotable = [i for i, s in enumerate(embedded.sentences) if is_quotable(s.text)] or list(range(len(embedded.sentences)))
+            ranked = sorted(quotable, key=lambda i: -scores[i, k])[:MAX_EVIDENCE]
             # The best sentence always explains the flag; a second one only if it is as strong.
+            # Strongest first: whoever shows one quote shows the one that carries the signal.
             chosen = [ranked[0]] + [i for i in ranked[1:] if scores[i, k] >= max(0.5, 0.9 * scores[ranked[0], k])]
             evidence = [
                 Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
-                for i in sorted(chosen)
+                for i in chosen
             ]
             flags.append(SignalFlag(signal=signal, confidence=_calibrated(doc_scores[k], self.thresholds[k]), evidence=evidence))
         confidence = {signal: _calibrated(doc_scores[k], self.thresholds[k]) for k, signal in enumerate(self.signals)}

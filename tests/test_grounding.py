@@ -69,10 +69,18 @@ def test_a_quote_that_is_not_in_the_text_is_not_found(quote):
 
 
 def test_ground_quotes_counts_the_missing_and_keeps_spans_once_in_text_order():
-    grounded = ground_quotes(["next quarter", "invented sentence here", "Call with Dana", "call with dana (head"], TEXT)
-    assert grounded.missing == ["invented sentence here"]
-    assert [e.quote for e in grounded.evidence] == ["Call with Dana (Head", "next quarter"]
+    quotes = ["BI suite\" next quarter", "an invented sentence here", "Call with Dana (Head", "call with dana (head of ops"]
+    grounded = ground_quotes(quotes, TEXT)
+    assert grounded.missing == ["an invented sentence here"]
+    assert [e.quote for e in grounded.evidence] == ["Call with Dana (Head of Ops", "BI suite\" next quarter"]
     assert _verbatim(grounded.evidence)
+
+
+@pytest.mark.parametrize("quote", ["Dana", "Call with Dana", "Head of Ops", "She said:"])
+def test_a_name_or_a_greeting_is_not_evidence_even_when_it_is_in_the_text(quote):
+    assert locate(quote, TEXT)  # it is there ...
+    grounded = ground_quotes([quote], TEXT)  # ... but proves nothing on its own
+    assert grounded.evidence == [] and grounded.missing == [quote]
 
 
 def test_quotes_mangled_like_a_model_copies_them_are_found_in_real_documents():

@@ -8,18 +8,15 @@ whose own tags are escaped, so a document cannot close its block and speak as th
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-import openai
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from undertow.ask.models import Brief, Citation, Claim, Narrative
-from undertow.extractor.chat import structured_chat
+from undertow.extractor.chat import ChatError, ChatFailure, ChatRefused, ChatTimeout, ChatUnreachable, StructuredChat, endpoint_name
 from undertow.extractor.grounding import locate
-from undertow.extractor.llm_prompt import escape_delimiters, unescape_delimiters
-from undertow.masking import mask_url
-from undertow.prompts import read_text
+from undertow.extractor.llm_prompt import escape_delimiters, quote_as_written
+from undertow.prompts import read_sections
 from undertow.settings import LLMSettings
 from undertow.store.records import RecordStore
 
@@ -27,7 +24,6 @@ PROMPT_NAME = "ask_v1"
 DEFAULT_QUESTION = "What is really going on with this account, and how worried should we be about the renewal?"
 MAX_DOCUMENTS = 8
 MAX_DOCUMENT_CHARS = 3000
-_SECTION = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
 
 
 class NarrativeUnavailable(RuntimeError):
@@ -59,11 +55,8 @@ class AskPrompt:
 
 
 def load_ask_prompt(name: str = PROMPT_NAME) -> AskPrompt:
-    parts = _SECTION.split(read_text(f"{name}.md"))
-    sections = dict(zip(parts[1::2], parts[2::2]))
-    if set(sections) != {"system", "user"}:
-        raise ValueError(f"prompt {name}.md needs a '<!-- system -->' and a '<!-- user -->' section")
-    return AskPrompt(system=sections["system"].strip(), user_template=sections["user"].strip())
+    system, user = read_sections(name)
+    return AskPrompt(system=system, user_template=user)
 
 
 @dataclass
@@ -160,8 +153,7 @@ def verify(answer: NarrativeAnswer, context: Context, model: str) -> Narrative:
                 continue
             quote = None
             if cited.quote.strip():
-                wanted = unescape_delimiters(cited.quote) if "&lt;" in cited.quote and "&lt;" not in row["text"] else cited.quote
-                found = locate(wanted, row["text"])
+                found = locate(quote_as_written(cited.quote, row["text"]), row["text"])
                 if found:
                     quote = " \u2026 ".join(e.quote for e in found)
                 else:
@@ -178,49 +170,37 @@ def verify(answer: NarrativeAnswer, context: Context, model: str) -> Narrative:
 
 class NarrativeWriter:
     def __init__(self, llm: LLMSettings, prompt: AskPrompt | None = None):
-        from langchain_core.utils.function_calling import convert_to_openai_function
-
         self.settings = llm
         self.prompt = prompt or load_ask_prompt()
-        function = convert_to_openai_function(NarrativeAnswer, strict=True)
-        function["description"] = "An answer in claims, each citing the documents that show it."
-        self._chain = structured_chat(llm, function)
+        self._chat = StructuredChat(llm, NarrativeAnswer, description="An answer in claims, each citing the documents that show it.")
 
     def write(self, brief: Brief, records: RecordStore) -> Narrative:
         context = context_documents(brief, records)
         if not context.documents:
             raise NarrativeUnavailable("no documents to ground an answer in")
         try:
-            out = self._chain.invoke(build_messages(brief, context, self.prompt))
-        except openai.APITimeoutError:
-            raise NarrativeUnavailable(f"the LLM did not answer within {self.settings.timeout_s:g}s") from None
-        except openai.APIConnectionError:
-            where = mask_url(self.settings.base_url) or "api.openai.com"
-            raise NarrativeUnavailable(f"cannot reach the LLM at {where}: check OPENAI_BASE_URL") from None
-        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
-            raise NarrativeUnavailable(
-                f"the LLM refused the request ({error.status_code}): check OPENAI_API_KEY and the model name {self.settings.model!r}"
-            ) from None
-        except openai.APIStatusError as error:
-            raise NarrativeUnavailable(f"the LLM answered with error {error.status_code}") from None
-        except openai.OpenAIError as error:
-            raise NarrativeUnavailable(f"the LLM gave no usable answer ({type(error).__name__})") from None
-        parsed = out.get("parsed")
-        if out.get("parsing_error") is not None or not isinstance(parsed, dict):
-            raise NarrativeUnavailable("the LLM's answer was not the JSON asked for")
-        try:
-            answer = NarrativeAnswer.model_validate(parsed)
-        except ValidationError:
-            raise NarrativeUnavailable("the LLM's answer was not the JSON asked for") from None
-        narrative = verify(answer, context, self.settings.model)
-        usage = getattr(out["raw"], "usage_metadata", None) or {}
-        narrative.prompt_tokens = int(usage.get("input_tokens", 0))
-        narrative.completion_tokens = int(usage.get("output_tokens", 0))
-        narrative.cost_usd = round(
-            (narrative.prompt_tokens * self.settings.input_cost_per_mtok + narrative.completion_tokens * self.settings.output_cost_per_mtok) / 1e6,
-            6,
-        )
+            reply = self._chat.ask(build_messages(brief, context, self.prompt))
+        except ChatFailure as failure:
+            raise NarrativeUnavailable(self._unavailable(failure)) from None
+        narrative = verify(reply.answer, context, self.settings.model)
+        narrative.prompt_tokens = reply.usage.prompt_tokens
+        narrative.completion_tokens = reply.usage.completion_tokens
+        narrative.cost_usd = round(reply.usage.cost_usd(self.settings), 6)
         return narrative
+
+    def _unavailable(self, failure: ChatFailure) -> str:
+        """Why there is no narrative, in words a CSM can pass on to whoever set up the endpoint."""
+        if isinstance(failure, ChatTimeout):
+            return f"the LLM did not answer within {self.settings.timeout_s:g}s"
+        if isinstance(failure, ChatUnreachable):
+            return f"cannot reach the LLM at {endpoint_name(self.settings)}: check OPENAI_BASE_URL"
+        if isinstance(failure, ChatRefused):
+            return f"the LLM refused the request ({failure.status_code}): check OPENAI_API_KEY and the model name {self.settings.model!r}"
+        if isinstance(failure, ChatError) and failure.status_code is not None:
+            return f"the LLM answered with error {failure.status_code}"
+        if isinstance(failure, ChatError):
+            return f"the LLM gave no usable answer ({failure.error_name})"
+        return "the LLM's answer was not the JSON asked for"
 
 
 def write_narrative(brief: Brief, records: RecordStore, llm: LLMSettings) -> Narrative:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from undertow.overlay import deep_merge, load_overlay
 from undertow.prompts import read_text
 
 PLAYBOOK_FILE = "playbook.yaml"
-
-
 ANY_SIGNAL = "any_signal"
 
 
@@ -35,27 +33,10 @@ class Playbook(BaseModel):
         ]
 
 
-def _parse(text: str, origin: str) -> Playbook:
-    try:
-        return Playbook.model_validate(yaml.safe_load(text) or {})
-    except yaml.YAMLError as error:
-        raise ValueError(f"{origin}: not valid YAML ({str(error).splitlines()[0]})") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{origin}: {where}: {first['msg']} (expected a list of steps per signal under `signals:`)") from None
-
-
 def load_playbook(user_file: Path | None = None) -> Playbook:
     """The bundled playbook; a signal (or `default`) named in `user_file` (a home's
     `settings.playbook_file`) replaces ours."""
-    bundled = _parse(read_text(PLAYBOOK_FILE), f"{PLAYBOOK_FILE} (bundled)")
-    if user_file is None or not user_file.exists():
-        return bundled
-    own = _parse(user_file.read_text(encoding="utf-8"), str(user_file))
-    return Playbook(
-        version=own.version,
-        default=own.default or bundled.default,
-        signals=bundled.signals | own.signals,
-        questions=bundled.questions | own.questions,
+    return load_overlay(
+        Playbook, read_text(PLAYBOOK_FILE), f"{PLAYBOOK_FILE} (bundled)", user_file, merge=deep_merge,
+        hint="expected a list of steps per signal under `signals:`",
     )

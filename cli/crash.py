@@ -12,6 +12,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from undertow.errors import one_line
 from undertow.settings import home_from_env
 
 LOG_NAME = "errors.log"
@@ -37,5 +38,4 @@ def record_crash(error: BaseException) -> Path:
 
 
 def describe(error: BaseException) -> str:
-    message = str(error).splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return one_line(error, show_type=True)

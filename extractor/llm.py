@@ -14,19 +14,16 @@ from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-import openai
-from pydantic import ValidationError
-
 from undertow.documents import Document
+from undertow.errors import ConfigurationError
 from undertow.extractor.backends import Classifier
-from undertow.extractor.chat import structured_chat
+from undertow.extractor.chat import ChatFailure, ChatRefused, StructuredChat, Usage, endpoint_name
 from undertow.extractor.grounding import ground_quotes
 from undertow.extractor.llm_cache import AnswerCache
-from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, unescape_delimiters
+from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, quote_as_written
 from undertow.extractor.local_backend import LocalClassifier
 from undertow.extractor.results import Classification, SignalFlag
 from undertow.extractor.sentences import EmbeddedText
-from undertow.masking import mask_url
 from undertow.settings import LLMSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -35,11 +32,11 @@ CACHE_FILE = "llm_cache.sqlite"
 MAX_EVIDENCE = 3
 
 
-class LLMNotConfigured(ValueError):
+class LLMNotConfigured(ConfigurationError):
     """Raised before any work starts, so the user gets one line telling them what to set."""
 
 
-class LLMEndpointError(ValueError):
+class LLMEndpointError(ConfigurationError):
     """The endpoint refuses every request (bad key, unknown model): stopping beats N fallbacks."""
 
 
@@ -62,8 +59,7 @@ class Attempt:
 
     answer: dict | None = None
     failure: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    usage: Usage = Usage()
 
 
 class LLMClassifier(Classifier):
@@ -76,7 +72,7 @@ class LLMClassifier(Classifier):
         self.cache = cache
         self.prompt = prompt or load_prompt()
         self.fallback = fallback
-        self._chain = structured_chat(llm, self.prompt.function)
+        self._chat = StructuredChat(llm, self.prompt.answer_model)
         self._stats: dict = {
             "sent": 0,
             "cached": 0,
@@ -195,44 +191,25 @@ class LLMClassifier(Classifier):
     def _ask(self, doc: Document) -> Attempt:
         """Runs in a worker thread; touches nothing shared."""
         try:
-            out = self._chain.invoke(self.prompt.messages(doc))
-        except openai.APITimeoutError:
-            return Attempt(failure="llm timeout")
-        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
+            reply = self._chat.ask(self.prompt.messages(doc))
+        except ChatRefused as refused:
             raise LLMEndpointError(
-                f"the LLM endpoint {mask_url(self.settings.base_url) or '(OpenAI default)'} refused the request "
-                f"({error.status_code}): check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
+                f"the LLM endpoint {endpoint_name(self.settings)} refused the request ({refused.status_code}): "
+                f"check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
             ) from None
-        except openai.APIConnectionError:
-            return Attempt(failure="llm unreachable")
-        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError):
-            return Attempt(failure="llm invalid answer")
-        except openai.APIStatusError as error:
-            return Attempt(failure=f"llm error {error.status_code}")
-        except openai.OpenAIError as error:
-            return Attempt(failure=f"llm error ({type(error).__name__})")
-        usage = getattr(out["raw"], "usage_metadata", None) or {}
-        attempt = Attempt(prompt_tokens=usage.get("input_tokens", 0), completion_tokens=usage.get("output_tokens", 0))
-        parsed = out.get("parsed")
-        if out.get("parsing_error") is not None or not isinstance(parsed, dict):
-            attempt.failure = "llm invalid answer"
-            return attempt
-        try:
-            attempt.answer = self.prompt.answer_model.model_validate(parsed).model_dump()
-        except ValidationError:
-            attempt.failure = "llm invalid answer"
-        return attempt
+        except ChatFailure as failure:
+            return Attempt(failure=f"llm {failure.reason}", usage=failure.usage)
+        return Attempt(answer=reply.answer.model_dump(), usage=reply.usage)
 
     def _record(self, doc: Document, attempt: Attempt) -> None:
         """Main thread only: counts tokens and cost, caches a real answer, logs a failure."""
-        self._stats["prompt_tokens"] += attempt.prompt_tokens
-        self._stats["completion_tokens"] += attempt.completion_tokens
-        self._stats["cost_usd"] += (
-            attempt.prompt_tokens * self.settings.input_cost_per_mtok + attempt.completion_tokens * self.settings.output_cost_per_mtok
-        ) / 1e6
+        self._stats["prompt_tokens"] += attempt.usage.prompt_tokens
+        self._stats["completion_tokens"] += attempt.usage.completion_tokens
+        self._stats["cost_usd"] += attempt.usage.cost_usd(self.settings)
         if attempt.answer is not None:
             self.cache.put(
-                doc.content_hash, self.settings.model, self.prompt.version, attempt.answer, attempt.prompt_tokens, attempt.completion_tokens
+                doc.content_hash, self.settings.model, self.prompt.version, attempt.answer,
+                attempt.usage.prompt_tokens, attempt.usage.completion_tokens,
             )
             return
         log.warning("%s: %s; using the fallback classifier for it", doc.id, attempt.failure)
@@ -251,7 +228,7 @@ class LLMClassifier(Classifier):
             certainty = min(max(float(verdict["confidence"]), 0.5), 1.0)
             score = certainty if verdict["present"] else 1.0 - certainty
             if verdict["present"]:
-                quotes = [_unescaped(q, doc.text) for q in verdict["evidence"]]
+                quotes = [quote_as_written(q, doc.text) for q in verdict["evidence"]]
                 grounded = ground_quotes(quotes, doc.text)
                 if grounded.evidence:
                     rationale = " ".join(verdict["rationale"].split())[:240]
@@ -265,7 +242,3 @@ class LLMClassifier(Classifier):
         note = f"dropped without evidence in the text: {', '.join(dropped)}" if dropped else ""
         return Classification(doc_id=doc.id, flags=flags, confidence=confidence, backend=self.name, model_version=self.model_version, note=note)
 
-
-def _unescaped(quote: str, text: str) -> str:
-    """A quote of a passage whose tags were escaped in the prompt, turned back into the original."""
-    return unescape_delimiters(quote) if "&lt;" in quote and "&lt;" not in text else quote

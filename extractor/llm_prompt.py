@@ -16,18 +16,17 @@ from functools import cached_property
 
 import yaml
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.utils.function_calling import convert_to_openai_function
 from pydantic import BaseModel, ConfigDict, create_model
 
 from undertow.documents import Document
-from undertow.prompts import SignalDefinition, load_signals, read_text
+from undertow.extractor.chat import openai_function
+from undertow.prompts import SignalDefinition, load_signals, read_sections
 
 PROMPT_NAME = "extraction_v1"
 
 _DELIMITER_TAGS = r"(?:document|subject|text)\b"
 _OPENING = re.compile(r"<(?=\s*/?\s*" + _DELIMITER_TAGS + ")", re.IGNORECASE)
 _ESCAPED = re.compile(r"&lt;(?=\s*/?\s*" + _DELIMITER_TAGS + ")", re.IGNORECASE)
-_SECTION = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
 
 
 def escape_delimiters(text: str) -> str:
@@ -37,6 +36,11 @@ def escape_delimiters(text: str) -> str:
 
 def unescape_delimiters(text: str) -> str:
     return _ESCAPED.sub("<", text)
+
+
+def quote_as_written(quote: str, text: str) -> str:
+    """A model's quote of a passage whose tags were escaped in the prompt, as `text` has it."""
+    return unescape_delimiters(quote) if "&lt;" in quote and "&lt;" not in text else quote
 
 
 # No docstrings on the answer models: pydantic would send them to the model as schema prose,
@@ -86,7 +90,7 @@ class ExtractionPrompt:
     @cached_property
     def function(self) -> dict:
         """The schema in OpenAI's strict form (all fields required, no extra keys)."""
-        return convert_to_openai_function(self.answer_model, strict=True)
+        return openai_function(self.answer_model)
 
     @cached_property
     def version(self) -> str:
@@ -106,13 +110,10 @@ class ExtractionPrompt:
 
 def load_prompt(name: str = PROMPT_NAME, signals: list[SignalDefinition] | None = None) -> ExtractionPrompt:
     signals = signals if signals is not None else load_signals()
-    parts = _SECTION.split(read_text(f"{name}.md"))
-    sections = dict(zip(parts[1::2], parts[2::2]))
-    if set(sections) != {"system", "user"}:
-        raise ValueError(f"prompt {name}.md needs a '<!-- system -->' and a '<!-- user -->' section")
+    system, user = read_sections(name)
     return ExtractionPrompt(
         name=name,
-        system=sections["system"].strip().format(signals=render_signals(signals)),
-        user_template=sections["user"].strip(),
+        system=system.format(signals=render_signals(signals)),
+        user_template=user,
         signals=tuple(s.name for s in signals),
     )

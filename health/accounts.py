@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from undertow.columns import match_columns
+from undertow.errors import InputError
+
 # Canonical column -> (lowest, highest) accepted value; None means unbounded.
 NUMERIC: dict[str, tuple[float | None, float | None]] = {
     "arr": (0, None),
@@ -40,7 +43,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-class AccountFileError(ValueError):
+class AccountFileError(InputError):
     """The file as a whole cannot be read (no id column, a mapping to a column that is not there)."""
 
 
@@ -83,25 +86,15 @@ def _normalise(header: str) -> str:
 
 
 def resolve_columns(header: list[str], mapping: dict[str, str], path: Path) -> dict[str, str]:
-    unknown_fields = sorted(set(mapping) - set(COLUMNS))
-    if unknown_fields:
-        raise AccountFileError(f"{path}: --map names unknown fields {unknown_fields}; the fields are {', '.join(COLUMNS)}")
-    for name, column in mapping.items():
-        if column not in header:
-            raise AccountFileError(f"{path}: --map {name}={column}: no column {column!r} among {header}")
-    by_normal = {_normalise(h): h for h in header}
-    columns = dict(mapping)
-    for name in COLUMNS:
-        if name in columns:
-            continue
-        for spelling in (name, *ALIASES.get(name, ())):
-            column = by_normal.get(spelling)
-            if column is not None and column not in columns.values():
-                columns[name] = column
-                break
-    if "account_id" not in columns:
+    match = match_columns(header, {name: ALIASES.get(name, ()) for name in COLUMNS}, mapping, required=("account_id",))
+    if match.unknown_fields:
+        raise AccountFileError(f"{path}: --map names unknown fields {match.unknown_fields}; the fields are {', '.join(COLUMNS)}")
+    if match.absent_columns:
+        name, column = next(iter(match.absent_columns.items()))
+        raise AccountFileError(f"{path}: --map {name}={column}: no column {column!r} among {header}")
+    if match.missing:
         raise AccountFileError(f"{path}: no account_id column among {header}; map one with --map account_id=COLUMN")
-    return columns
+    return match.columns
 
 
 def parse_number(text: str) -> float:

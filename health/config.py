@@ -7,10 +7,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from undertow.errors import ConfigurationError
+from undertow.overlay import OverlayError, deep_merge, merged, validate
 from undertow.settings import Settings
+
+SCORECARD_FILE = "scorecard.yaml"
 
 INPUTS = (
     "usage_trend",
@@ -121,36 +124,15 @@ def segment_key(value: str) -> str:
     return re.sub(r"[\s_]+", "-", value.strip().lower())
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     pass
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """Dicts merge key by key; anything else (numbers, lists) is replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _read_yaml(text: str, origin: str) -> dict:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{origin}: not valid YAML ({str(error).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping of settings at the top level")
-    return data
 
 
 def _expand_profiles(data: dict) -> dict:
     """Every profile other than `default` starts as a copy of `default`."""
-    profiles = data.get("profiles") or {}
-    base = profiles.get("default") or {}
-    if isinstance(profiles, dict) and isinstance(base, dict):
+    profiles = data.get("profiles")
+    base = profiles.get("default") or {} if isinstance(profiles, dict) else None
+    if isinstance(base, dict):
         data["profiles"] = {
             segment_key(str(name)): body if name == "default" or not isinstance(body, dict) else deep_merge(base, body)
             for name, body in profiles.items()
@@ -172,19 +154,14 @@ def load_home_config(settings: Settings, scorecard: Path | None = None) -> Healt
 def load_config(path: Path | None = None, signals: list | None = None) -> HealthConfig:
     """The bundled scorecard, overridden by `path` when given (it must exist), for `signals`
     (the bundled ones by default)."""
-    data = _read_yaml(resources.files(__package__).joinpath("scorecard.yaml").read_text(encoding="utf-8"), "scorecard.yaml")
-    origin = "scorecard.yaml (bundled)"
-    if path is not None:
-        if not path.exists():
-            raise ConfigError(f"{path}: no such scorecard file")
-        data = deep_merge(data, _read_yaml(path.read_text(encoding="utf-8"), str(path)))
-        origin = str(path)
+    if path is not None and not path.exists():
+        raise ConfigError(f"{path}: no such scorecard file")
+    bundled = resources.files(__package__).joinpath(SCORECARD_FILE).read_text(encoding="utf-8")
     try:
-        config = HealthConfig.model_validate(_expand_profiles(data))
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{origin}: {where}: {first['msg']}") from None
+        data, origin = merged(bundled, f"{SCORECARD_FILE} (bundled)", path, merge=deep_merge)
+        config = validate(HealthConfig, _expand_profiles(data), origin)
+    except OverlayError as error:
+        raise ConfigError(str(error)) from None
     return _with_signals(config, signals)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from undertow.documents import Document
+from undertow.errors import one_line
 
 
 @dataclass
@@ -59,11 +60,5 @@ class SkippedFile:
 ReadItem = ReadDocument | ReadFailure | SkippedFile
 
 
-def validation_reason(error: Exception) -> str:
-    """The first problem of a pydantic error, in one line."""
-    errors = getattr(error, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return f"{where}: {first['msg']}" if where else first["msg"]
-    return str(error).splitlines()[0]
+# What every reader puts in a ReadFailure for a field it could not read.
+validation_reason = one_line

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from undertow.columns import match_columns
 from undertow.documents import SOURCES
 from undertow.ingest.build import build_document
 from undertow.ingest.items import ReadDocument, ReadFailure, ReadItem, ReadOptions, validation_reason
@@ -27,25 +28,15 @@ KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
     "subject": ("subject", "title", "summary"),
     "text": ("text", "description", "body", "note body", "comment", "notes", "message", "content"),
 }
+REQUIRED = ("text", "account_id")
 
 
 def resolve_columns(header: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """field -> column. Returns the missing required fields too, so the error can list them."""
-    lowered = {h.strip().lower(): h for h in header}
-    columns: dict[str, str] = {}
-    for field, aliases in KNOWN_HEADERS.items():
-        if field in mapping:
-            continue
-        for alias in aliases:
-            if alias in lowered and lowered[alias] not in columns.values():
-                columns[field] = lowered[alias]
-                break
-    for field, column in mapping.items():
-        if column not in header:
-            return columns, [f"{field} (mapped to column {column!r}, which is not in the header)"]
-        columns[field] = column
-    missing = [f for f in ("text", "account_id") if f not in columns]
-    return columns, missing
+    match = match_columns(header, KNOWN_HEADERS, mapping, required=REQUIRED)
+    problems = [f"{name} (not a field; the fields are {', '.join(KNOWN_HEADERS)})" for name in match.unknown_fields]
+    problems += [f"{name} (mapped to column {column!r}, which is not in the header)" for name, column in match.absent_columns.items()]
+    return match.columns, problems or match.missing
 
 
 def _slug(value: str) -> str:

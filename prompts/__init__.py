@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field
+
+from undertow.overlay import layers, validate
+
+SIGNALS_FILE = "signals.yaml"
+SIGNALS_HINT = "a signals file is a top-level `signals:` list of entries, each with a name and a definition"
+_SECTION = re.compile(r"^<!-- (system|user) -->\n", re.MULTILINE)
 
 
 class SignalExamples(BaseModel):
@@ -26,16 +32,23 @@ class SignalDefinition(BaseModel):
     examples: SignalExamples = Field(default_factory=SignalExamples)
 
 
+class SignalsFile(BaseModel):
+    signals: list[SignalDefinition]
+
+
 def read_text(name: str) -> str:
     """A file that ships in this package (prompt templates, playbooks)."""
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def _parse_signals(text: str, origin: str) -> list[SignalDefinition]:
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data.get("signals"), list):
-        raise ValueError(f"{origin}: expected a top-level 'signals:' list")
-    return [SignalDefinition.model_validate(item) for item in data["signals"]]
+def read_sections(name: str) -> tuple[str, str]:
+    """The system and the user message of the prompt file `name`.md, which marks them with
+    `<!-- system -->` and `<!-- user -->` lines."""
+    parts = _SECTION.split(read_text(f"{name}.md"))
+    sections = dict(zip(parts[1::2], parts[2::2]))
+    if set(sections) != {"system", "user"}:
+        raise ValueError(f"prompt {name}.md needs a '<!-- system -->' and a '<!-- user -->' section")
+    return sections["system"].strip(), sections["user"].strip()
 
 
 def load_signals(extra_file: Path | None = None) -> list[SignalDefinition]:
@@ -51,12 +64,12 @@ def _mtime(path: Path) -> float:
 
 @lru_cache(maxsize=8)
 def _load_signals_cached(extra_file: str, _mtime_key: float) -> tuple[SignalDefinition, ...]:
-    signals = {s.name: s for s in _parse_signals(read_text("signals.yaml"), "signals.yaml")}
-    path = Path(extra_file) if extra_file else None
-    if path is not None and path.exists():
-        for signal in _parse_signals(path.read_text(encoding="utf-8"), str(path)):
-            signals[signal.name] = signal
-    return tuple(signals.values())
+    """Each file is checked on its own (so an error names the right file and entry); a signal
+    in the user's file replaces ours of the same name, a new one is added."""
+    by_name: dict[str, SignalDefinition] = {}
+    for data, origin in layers(read_text(SIGNALS_FILE), f"{SIGNALS_FILE} (bundled)", Path(extra_file) if extra_file else None):
+        by_name |= {s.name: s for s in validate(SignalsFile, data, origin, hint=SIGNALS_HINT).signals}
+    return tuple(by_name.values())
 
 
 def signal_names(extra_file: Path | None = None) -> list[str]:

@@ -109,17 +109,15 @@ class Settings(BaseSettings):
 def load_settings(home: Path | None = None) -> Settings:
     from pydantic import ValidationError
 
-    from undertow.errors import ConfigurationError
+    from undertow.errors import ConfigurationError, one_line
 
     home = Path(home).expanduser() if home is not None else home_from_env()
     try:
         settings = Settings(home=home)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigurationError(f"{home / 'config.toml'} or UNDERTOW_* settings: {where}: {first['msg']}") from None
+        raise ConfigurationError(one_line(error, f"{home / 'config.toml'} or UNDERTOW_* settings")) from None
     except ValueError as error:  # a TOML syntax error
-        raise ConfigurationError(f"{home / 'config.toml'}: {str(error).splitlines()[0]}") from None
+        raise ConfigurationError(one_line(error, home / "config.toml")) from None
     folder = settings.resolved_home
     if folder.exists() and not folder.is_dir():
         raise ConfigurationError(f"the home {folder} is a file, not a folder: pass --home with a folder")

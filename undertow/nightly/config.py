@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from undertow.errors import ConfigurationError
+from undertow.errors import ConfigurationError, one_line
 from undertow.settings import Settings, home_from_env
 
 # --- the config file -----------------------------------------------------------------------------
@@ -152,43 +152,8 @@ def load_config(path: Path) -> NightlyConfig:
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    problems = error.errors()
-    first = problems[0]
-    where = _key_name(first["loc"])
-    if first["type"] == "extra_forbidden":
-        model = _model_at(first["loc"][:-1])
-        known = f"; the keys here are {', '.join(model.model_fields)}" if model else ""
-        message = f"unknown key{known}"
-    elif first["type"] == "missing":
-        message = "missing: this key is required"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
-
-
-def _key_name(loc: tuple) -> str:
-    """('sources', 1, 'paths') -> 'sources#2.paths': tables counted from 1, as a person reads the file."""
-    name = ""
-    for part in loc:
-        name += f"#{part + 1}" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    model: type[BaseModel] = NightlyConfig
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field_info = model.model_fields.get(part)
-        if field_info is None:
-            return None
-        candidates = [field_info.annotation, *get_args(field_info.annotation)]
-        found = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if found is None:
-            return None
-        model = found
-    return model
+    """The first problem, naming its key (`sources#2.paths`) and, for an unknown key, the keys allowed there."""
+    return one_line(error, model=NightlyConfig)
 
 
 # --- checks made before anything is written ------------------------------------------------------

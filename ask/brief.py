@@ -16,6 +16,7 @@ from undertow.ask.retrieve import recent_flagged, search_documents, signal_docum
 from undertow.ask.scores import account_scores
 from undertow.ask.signals import summarise_signals
 from undertow.ask.timeline import build_timeline
+from undertow.errors import InputError
 from undertow.health.config import HealthConfig
 from undertow.health.qualitative import qualitative_risk, severities
 from undertow.store.home import Home
@@ -47,7 +48,7 @@ def build_brief(
 ) -> Brief:
     as_of = as_of or today()
     if since is not None and since > as_of:
-        raise ValueError(f"--since {since.isoformat()} is after --as-of {as_of.isoformat()}: nothing can fall in that window")
+        raise InputError(f"--since {since.isoformat()} is after --as-of {as_of.isoformat()}: nothing can fall in that window")
     config = config or home.scorecard()
     playbook = playbook or home.playbook
     account_id = resolved.account.account_id

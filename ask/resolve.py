@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, utils
 
+from undertow.errors import EXIT_INPUT_REJECTED, NotFound, UndertowError
 from undertow.store.records import RecordStore
 
 # A fuzzy match counts from this score (0-100, rapidfuzz WRatio); "acme" scores 90 against
@@ -43,7 +44,9 @@ class Resolved:
     score: float
 
 
-class AccountNotFound(LookupError):
+class AccountNotFound(NotFound):
+    exit_code = EXIT_INPUT_REJECTED  # `undertow ask` exits 1 for no such account, 2 for an ambiguous name
+
     def __init__(self, query: str, suggestions: list[AccountRef], known: int):
         self.query = query
         self.suggestions = suggestions
@@ -55,7 +58,7 @@ class AccountNotFound(LookupError):
         super().__init__(message)
 
 
-class AmbiguousAccount(LookupError):
+class AmbiguousAccount(UndertowError, LookupError):
     def __init__(self, query: str, candidates: list[tuple[AccountRef, float]]):
         self.query = query
         self.candidates = candidates

@@ -6,13 +6,16 @@ import os
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from undertow.cli.annotate_cmd import annotate, backtest
 from undertow.cli.ask_cmd import ask
 from undertow.cli.bench_cmd import bench
+from undertow.cli.classify_cmd import classify
+from undertow.cli.common import user_errors
 from undertow.cli.demo_cmd import demo
 from undertow.cli.doctor_cmd import doctor
-from undertow.cli.eval_cmd import classify, eval_command
+from undertow.cli.eval_cmd import eval_command
 from undertow.cli.feedback_cmd import feedback
 from undertow.cli.ingest_cmd import ingest
 from undertow.cli.nightly_cmd import nightly
@@ -20,7 +23,18 @@ from undertow.cli.reclassify_cmd import reclassify
 from undertow.cli.status_cmd import status
 from undertow.cli.train_cmd import train
 
+
+class UndertowGroup(TyperGroup):
+    """Every command runs inside `user_errors`: a failure the user can fix (an UndertowError) ends
+    as one line and its exit code, in this one place; anything else goes on to `main`."""
+
+    def invoke(self, ctx):
+        with user_errors():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=UndertowGroup,
     name="undertow",
     help="Reads call notes, emails and tickets, and flags the churn risks a health score misses.",
     no_args_is_help=True,
@@ -49,14 +63,8 @@ def main() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.umask(0o077)  # everything Undertow writes holds customer text: readable by its owner only
-    from undertow.errors import UndertowError
-
     try:
         app()
-    except UndertowError as error:  # a command that let a known failure through still says it in one line
-        from undertow.cli.common import fail
-
-        sys.exit(fail(str(error), error.exit_code).exit_code)
     except Exception as error:  # noqa: BLE001 - the one place an unexpected error becomes exit code 3
         from undertow.cli.common import err_console
         from undertow.cli.crash import describe, record_crash

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, fail, out_console, print_json, settings_for, user_errors
-
-NOT_FOUND_EXIT = 1
-AMBIGUOUS_EXIT = 2
-
-
-def _date(option: str, value: str | None) -> dt.date | None:
-    from undertow.documents import parse_date
-
-    if not value:
-        return None
-    try:
-        return parse_date(value).date()
-    except ValueError:
-        raise fail(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+from undertow.cli.common import HomeOption, JsonOption, err_console, out_console, parse_date, print_json, settings_for
 
 
 def ask(
@@ -40,28 +26,21 @@ def ask(
 
     Exit codes: 0 answered; 1 no such account (the closest names are suggested); 2 ambiguous name (the candidates are listed) or bad input.
     """
-    from undertow.ask.answer import ask as answer
     from undertow.ask.render import plain_text, print_rich
-    from undertow.ask.resolve import AccountNotFound, AmbiguousAccount
-    from undertow.store.home import Home
+    from undertow.services.ask import AmbiguousAccount
+    from undertow.services.ask import ask as answer
 
     settings = settings_for(home)
-    since_day, as_of_day = _date("--since", since), _date("--as-of", as_of)
-    with user_errors():
-        store = Home(settings)
-        try:
-            if settings.llm.configured and not offline and not as_json and err_console.is_terminal:
-                with err_console.status("reading the account and asking the LLM\u2026"):
-                    brief = answer(store, account, question, since_day, as_of_day, top, use_llm=not offline)
-            else:
-                brief = answer(store, account, question, since_day, as_of_day, top, use_llm=not offline)
-        except AmbiguousAccount as error:
-            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
-            for candidate, score in error.candidates:
-                err_console.print(f"  {candidate.label}  ({candidate.documents} documents, match {score:.0f})", highlight=False, markup=False)
-            raise typer.Exit(AMBIGUOUS_EXIT) from None
-        except AccountNotFound as error:
-            raise fail(str(error), NOT_FOUND_EXIT) from None
+    since_day, as_of_day = parse_date("--since", since), parse_date("--as-of", as_of)
+    waits_on_llm = settings.llm.configured and not offline and not as_json and err_console.is_terminal
+    try:
+        with err_console.status("reading the account and asking the LLM\u2026") if waits_on_llm else nullcontext():
+            brief = answer(settings, account, question, since=since_day, as_of=as_of_day, top=top, use_llm=not offline)
+    except AmbiguousAccount as error:
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        for candidate, score in error.candidates:
+            err_console.print(f"  {candidate.label}  ({candidate.documents} documents, match {score:.0f})", highlight=False, markup=False)
+        raise typer.Exit(error.exit_code) from None
     if as_json:
         print_json(brief.as_dict())
     elif out_console.is_terminal:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from undertow.cli.common import JsonOption, err_console, out_console, print_json
+from undertow.services.bench import bench as run_bench
 
 
 def bench(
@@ -15,19 +16,7 @@ def bench(
     as_json: JsonOption = False,
 ) -> None:
     """Print throughput and memory figures: ingestion vs embedding, classification, ask latency."""
-    import tempfile
-    from pathlib import Path
-
-    from undertow.eval.bench import bench_ingest
-
-    err_console.print(f"benchmarking ingestion of {docs} generated documents (2 threads) ...")
-    figures = {"ingest": bench_ingest(docs)}
-    if not skip_ask:
-        from undertow.eval.bench_ask import bench_ask
-
-        err_console.print("benchmarking `ask` on an account with 500 documents ...")
-        with tempfile.TemporaryDirectory() as folder:
-            figures["ask"] = bench_ask(Path(folder))
+    figures = run_bench(docs, ask=not skip_ask, on_step=err_console.print)
     if as_json:
         print_json(figures)
         return

@@ -1,7 +1,9 @@
-"""What every command shares: the home folder, stderr console, JSON output and one-line errors."""
+"""What every command shares: the options they have in common, their parsers, the stderr console,
+JSON output, and the one place a user's mistake becomes one line and an exit code."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from contextlib import contextmanager
@@ -11,52 +13,79 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from undertow.errors import InputError, UndertowError
 from undertow.settings import Settings, load_settings
 
 # Results go to stdout; progress, logs and tables meant for people go to stderr unless asked.
 err_console = Console(stderr=True)
 out_console = Console()
 
+# --- options more than one command has ------------------------------------------------------------
 HomeOption = Annotated[
     Path | None,
     typer.Option("--home", envvar="UNDERTOW_HOME", help="Folder for the store (default ~/.undertow).", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout for scripts.")]
+ScorecardOption = Annotated[Path | None, typer.Option("--scorecard", help="Scorecard YAML merged over the bundled one (default: HOME/scorecard.yaml if present).")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD); flags dated later are ignored. Default: today.")]
+MapOption = Annotated[list[str], typer.Option("--map", help="Column for a field when the export names it differently, FIELD=COLUMN; repeatable.")]
+BackendOption = Annotated[str, typer.Option("--backend", help="local (offline), llm, or hybrid.")]
 
 
 def settings_for(home: Path | None) -> Settings:
-    from undertow.errors import UndertowError
+    return load_settings(home)
 
+
+def parse_date(option: str, value: str | None) -> dt.date | None:
+    """`--as-of`, `--since`: YYYY-MM-DD (or any date the exports use); None when not given."""
+    from undertow.documents import parse_date as parse
+
+    if not value:
+        return None
     try:
-        return load_settings(home)
-    except UndertowError as error:
-        raise fail(str(error), error.exit_code) from None
+        return parse(value).date()
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
 
 
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """`--map FIELD=COLUMN`, repeated."""
+    mapping = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field or not column:
+            raise InputError(f"--map expects FIELD=COLUMN (for example text=Description), got {pair!r}")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+# --- output ---------------------------------------------------------------------------------------
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str, indent=None) + "\n")
     sys.stdout.flush()
 
 
+def notice(line: str) -> None:
+    """A warning, note or step for a person, on stderr; markup off, since file names and customer
+    text may hold [brackets]."""
+    err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+# --- errors ---------------------------------------------------------------------------------------
 def fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
-def user_errors(*error_types: type[BaseException]):
-    """Known failures become one line and a non-zero exit instead of a traceback."""
-    from undertow.errors import UndertowError
-    from undertow.eval.datasets import DatasetError
-    from undertow.store.lock import StoreBusy
-
+def user_errors():
+    """An UndertowError becomes its one-line message and its class's exit code. Nothing else is
+    caught: any other exception is a bug, and `app.main` logs its traceback and exits 3."""
     try:
         yield
     except UndertowError as error:
         raise fail(str(error), error.exit_code) from None
-    except (StoreBusy, DatasetError, FileNotFoundError, ValueError, *error_types) as error:
-        raise fail(str(error)) from None
-
-
-def is_terminal() -> bool:
-    return sys.stderr.isatty()

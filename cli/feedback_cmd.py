@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, fail, print_json, settings_for, user_errors
+from undertow.cli.common import HomeOption, JsonOption, err_console, print_json, settings_for
+from undertow.services.feedback import record_feedback
 
 
 def feedback(
@@ -18,27 +19,10 @@ def feedback(
     as_json: JsonOption = False,
 ) -> None:
     """Store a CSM's correction as a label; the next `undertow train` learns from it."""
-    from undertow.prompts import signal_names
-    from undertow.store.records import RecordStore
-
-    settings = settings_for(home)
-    if not confirm and not reject:
-        raise fail("say what is right or wrong: --confirm SIGNAL and/or --reject SIGNAL")
-    known = signal_names(settings.signals_file)
-    for signal in [*confirm, *reject]:
-        if signal not in known:
-            raise fail(f"unknown signal {signal!r}: one of {', '.join(known)}")
-    if set(confirm) & set(reject):
-        raise fail(f"cannot confirm and reject {sorted(set(confirm) & set(reject))} at once")
-    with user_errors():
-        records = RecordStore(settings.sqlite_url)
-    if records.get_document(doc_id) is None:
-        raise fail(f"no document {doc_id!r} in {settings.resolved_home}")
-    for signal in confirm:
-        records.add_feedback(doc_id, signal, True, author)
-    for signal in reject:
-        records.add_feedback(doc_id, signal, False, author)
+    result = record_feedback(settings_for(home), doc_id, confirm, reject, author)
     if as_json:
-        print_json({"doc_id": doc_id, "confirmed": confirm, "rejected": reject})
+        print_json({"doc_id": result.doc_id, "confirmed": result.confirmed, "rejected": result.rejected})
     else:
-        err_console.print(f"noted for {doc_id}: confirmed {confirm or '-'}, rejected {reject or '-'}; run `undertow train` to learn from it")
+        err_console.print(
+            f"noted for {result.doc_id}: confirmed {result.confirmed or '-'}, rejected {result.rejected or '-'}; run `undertow train` to learn from it"
+        )

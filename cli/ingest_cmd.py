@@ -7,18 +7,9 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, fail, is_terminal, print_json, settings_for, user_errors
+from undertow.cli.common import HomeOption, JsonOption, err_console, is_terminal, notice, parse_mapping, print_json, settings_for
 from undertow.cli.progress import FileProgress
-
-
-def parse_mapping(pairs: list[str]) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        field, sep, column = pair.partition("=")
-        if not sep or not field or not column:
-            raise fail(f"--map expects FIELD=COLUMN (for example text=Description), got {pair!r}")
-        mapping[field.strip()] = column.strip()
-    return mapping
+from undertow.services.ingest import ingest as run_ingest
 
 
 def ingest(
@@ -34,32 +25,15 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Read exports into the store: idempotent, incremental and safe to re-run after a crash."""
-    from undertow.extractor.backends import make_classifier
-    from undertow.ingest.pipeline import Ingestor
-    from undertow.ingest.sources import ReadOptions
-    from undertow.store.home import Home
-
     settings = settings_for(home)
-    options = ReadOptions(
-        defaults={"account_id": account} if account else {},
-        column_map=parse_mapping(column_map),
-        own_domains={d.lower() for d in own_domain},
-        dayfirst=dayfirst,
-        date_format=date_format,
-        max_chars=max_chars or settings.max_document_chars,
-    )
-    with user_errors():
-        classifier = make_classifier(backend, settings)
-        with FileProgress("Ingesting", enabled=is_terminal()) as progress:
-            ingestor = Ingestor(
-                Home(settings),
-                classifier,
-                on_progress=progress.update,
-                on_failure=lambda failure: err_console.print(f"rejected {failure}", style="yellow", highlight=False, soft_wrap=True, markup=False),
-                on_notice=lambda line: err_console.print(line, highlight=False, soft_wrap=True, markup=False),
-                batch_size=settings.ingest_batch,
-            )
-            summary = ingestor.run(paths, options)
+    mapping = parse_mapping(column_map)
+    with FileProgress("Ingesting", enabled=is_terminal()) as progress:
+        result = run_ingest(
+            settings, paths, backend=backend, account=account, column_map=mapping, own_domains=own_domain, dayfirst=dayfirst,
+            date_format=date_format, max_chars=max_chars, on_progress=progress.update, on_notice=notice,
+            on_failure=lambda failure: err_console.print(f"rejected {failure}", style="yellow", highlight=False, soft_wrap=True, markup=False),
+        )
+    summary = result.summary
     if as_json:
         print_json(summary.as_dict())
     else:
@@ -67,10 +41,10 @@ def ingest(
             f"read {summary.read}, new {summary.new}, updated {summary.updated}, unchanged {summary.skipped}, "
             f"duplicates {summary.duplicates}, failed {summary.failed}, warnings {summary.warnings}, "
             f"flagged {summary.flagged} in {summary.seconds:.1f}s"
-            + (f"; bad input quarantined in {settings.resolved_home / 'quarantine'}" if summary.failed else ""),
+            + (f"; bad input quarantined in {result.quarantine}" if summary.failed else ""),
             highlight=False,
         )
-    if note := classifier.summary():
-        err_console.print(note, highlight=False)
+    if result.classifier_note:
+        err_console.print(result.classifier_note, highlight=False)
     # cron reads the exit code: 1 means some input was rejected, the rest is stored.
     raise typer.Exit(1 if summary.failed else 0)

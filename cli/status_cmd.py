@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, out_console, print_json, settings_for, user_errors
-from undertow.masking import mask_url
+from undertow.cli.common import HomeOption, JsonOption, err_console, out_console, print_json, settings_for
+from undertow.services.status import status as home_status
 
 
 def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """What the store holds: documents, accounts, flags, the last runs, the models in use."""
-    from undertow.extractor.local import model_path_for
-    from undertow.store.records import RecordStore
-
-    settings = settings_for(home)
-    with user_errors():
-        records = RecordStore(settings.sqlite_url)
-        counts = records.counts()
-        runs = records.last_runs(5)
-    classifier_path = model_path_for(settings)
-    report = {
-        "home": str(settings.resolved_home),
-        **counts,
-        "embedding_models": records.embed_models(),
-        "classifier": str(classifier_path),
-        # URLs may carry user:password@ or ?api_key=: this output gets pasted into tickets.
-        "vector_store": mask_url(settings.chroma_url) or str(settings.resolved_home / "chroma"),
-        "record_store": mask_url(settings.sqlite_url),
-        "llm": mask_url(settings.llm.base_url) or ("OpenAI" if settings.llm.api_key else "not configured (offline)"),
-        "last_runs": [
-            {k: run[k] for k in ("id", "kind", "status", "started_at", "read", "new", "updated", "skipped", "failed", "seconds")}
-            for run in runs
-        ],
-    }
+    report = home_status(settings_for(home))
     if as_json:
         print_json(report)
         return
@@ -42,7 +20,7 @@ def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
     out_console.print(f"  {'embedding model':<18} {', '.join(report['embedding_models']) or '-'}")
     out_console.print(f"  {'classifier':<18} {report['classifier']}")
     out_console.print(f"  {'llm':<18} {report['llm']}")
-    if runs:
+    if report["last_runs"]:
         table = Table("run", "kind", "status", "started", "read", "new", "upd", "skip", "fail", "s", title="last runs")
         for run in report["last_runs"]:
             started = run["started_at"].strftime("%Y-%m-%d %H:%M") if run["started_at"] else "-"

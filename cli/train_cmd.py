@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, print_json, settings_for, user_errors
+from undertow.cli.common import HomeOption, JsonOption, err_console, print_json, settings_for
+from undertow.services.training import train as run_train
 
 
 def train(
@@ -22,32 +23,9 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train the offline classifier on the bundled set, your own labelled data and CSM feedback."""
-    from undertow.eval.datasets import load_documents, real_path, standard_sets
-    from undertow.extractor.embedding import local_embedder
-    from undertow.extractor.feedback import feedback_examples
-    from undertow.extractor.local import model_path_for
-    from undertow.extractor.training import train_model
-    from undertow.prompts import signal_names
-    from undertow.store.records import RecordStore
-
-    settings = settings_for(home)
-    with user_errors():
-        signals = signal_names(settings.signals_file)
-        train_paths = ([] if no_bundled else standard_sets("train")) + list(data)
-        if not no_bundled and not real_path("train").exists():
-            err_console.print("note: the real-text training set is not here (it lives in the source repository); the model will read real text less well than the bundled one")
-        train_docs = [doc for path in train_paths for doc in load_documents(path, labelled=True)]
-        dev_docs = [doc for path in (dev or standard_sets("dev")) for doc in load_documents(path, labelled=True)]
-        unknown = sorted({label for doc in train_docs for label in doc.labels or []} - set(signals))
-        if unknown:
-            raise ValueError(f"labels {unknown} are not defined in signals.yaml; add them to {settings.resolved_home / 'signals.yaml'}")
-        embedder = local_embedder()
-        examples = [] if no_feedback else feedback_examples(RecordStore(settings.sqlite_url), embedder, model_path_for(settings))
-        err_console.print(f"training on {len(train_docs)} documents + {len(examples)} from feedback, {len(signals)} signals ...")
-        model, report = train_model(train_docs, dev_docs, signals, embedder, feedback_examples=examples)
-        target = out or settings.user_model_path
-        model.save(target)
+    result = run_train(settings_for(home), data=data, dev=dev, out=out, bundled=not no_bundled, feedback=not no_feedback, on_notice=err_console.print)
+    report = result.report
     if as_json:
-        print_json({**report.__dict__, "path": str(target)})
+        print_json({**report.__dict__, "path": str(result.path)})
     else:
-        err_console.print(f"model {report.version} -> {target} ({report.seconds}s); thresholds {report.thresholds}")
+        err_console.print(f"model {report.version} -> {result.path} ({report.seconds}s); thresholds {report.thresholds}")

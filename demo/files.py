@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from undertow.demo.portfolio import DEMO_DATE, DemoAccount, DemoDocument, Portfolio
+from undertow.errors import InputError
 
 ACCOUNT_COLUMNS = (
     "account_id", "account_name", "segment", "arr", "renewal_date", "csm_owner", "seats_licensed", "seats_active", "logins_30d",
@@ -38,7 +39,7 @@ class DemoFiles:
 def prepare_folder(folder: Path) -> None:
     """Refuse to write into a folder of someone else's files; regenerate a demo folder cleanly."""
     if folder.exists() and any(folder.iterdir()) and not (folder / MARKER).exists():
-        raise ValueError(f"{folder} is not empty and was not made by `undertow demo`; pass an empty or new folder with --out")
+        raise InputError(f"{folder} is not empty and was not made by `undertow demo`; pass an empty or new folder with --out")
     if (folder / "documents").exists():
         shutil.rmtree(folder / "documents")
     (folder / "documents").mkdir(parents=True, exist_ok=True)

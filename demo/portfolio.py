@@ -17,6 +17,8 @@ from importlib import resources
 
 import yaml
 
+from undertow.errors import InputError
+
 DEMO_DATE = dt.date(2026, 10, 1)
 PREVIOUS_DATE = DEMO_DATE - dt.timedelta(days=30)  # the export a month earlier, for trends
 
@@ -170,7 +172,7 @@ def _csm_sentiment(archetype: str, rng: random.Random) -> str:
 
 def build_portfolio(n_accounts: int = 40, seed: int = 7) -> Portfolio:
     if not 2 <= n_accounts <= len(COMPANIES):
-        raise ValueError(f"the demo portfolio has 2 to {len(COMPANIES)} accounts, not {n_accounts}")
+        raise InputError(f"the demo portfolio has 2 to {len(COMPANIES)} accounts, not {n_accounts}")
     # One stream per concern, so that changing how documents are written never reshuffles
     # which accounts churn (string seeds are hashed the same way in every process).
     rng = random.Random(f"{seed}:accounts")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from undertow.demo.files import DemoFiles, write_portfolio
 from undertow.demo.portfolio import DEMO_DATE, PREVIOUS_DATE, Portfolio, build_portfolio
+from undertow.errors import InputError
 from undertow.health.annotate import Annotation, annotate_accounts
 from undertow.health.backtest import backtest
 from undertow.health.accounts import read_outcomes
@@ -39,7 +40,7 @@ def check_home_is_free(home: Home, portfolio: Portfolio) -> None:
     demo_ids = {a.account_id for a in portfolio.accounts}
     others = [row["account_id"] for row in home.records.accounts() if row["account_id"] not in demo_ids]
     if others:
-        raise ValueError(
+        raise InputError(
             f"{home.path} already holds other accounts ({', '.join(sorted(others)[:3])}...); run the demo in its own home: undertow demo --home /tmp/undertow-demo"
         )
 

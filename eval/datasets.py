@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from undertow.documents import Document
+from undertow.errors import InputError
 
 BUNDLED_SPLITS = ("train", "dev", "test")
 # Real texts (see eval/data/real/README.md) are kept in the source repository, not in the wheel:
@@ -17,7 +18,7 @@ BUNDLED_SPLITS = ("train", "dev", "test")
 REAL_DIR_NAME = "data/real"
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     pass
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from undertow.atomic import atomic_path, atomic_write_text
+from undertow.errors import InputError
 from undertow.health.account import NEW_COLUMNS, AccountHealth
 from undertow.health.accounts import AccountTable, RowProblem, read_accounts, unknown_account_problems
 from undertow.health.config import HealthConfig
@@ -45,7 +46,7 @@ def annotate_accounts(
 
 def check_output_path(path: Path) -> None:
     if str(path) != "-" and path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ValueError(f"--out {path}: use a .csv, .json or .parquet file name (or '-' for CSV on stdout)")
+        raise InputError(f"--out {path}: use a .csv, .json or .parquet file name (or '-' for CSV on stdout)")
 
 
 def output_records(annotation: Annotation) -> list[dict]:

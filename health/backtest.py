@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from undertow.errors import InputError
 from undertow.health.account import AccountHealth
 
 
@@ -41,7 +42,7 @@ def backtest(accounts: list[AccountHealth], churned: dict[str, bool]) -> dict:
     """Side by side on the accounts that have both a score and an outcome."""
     scored = [a for a in accounts if a.account_id in churned and a.health_score is not None]
     if not scored:
-        raise ValueError("no account has both a score and an outcome: check that account ids match between the two files")
+        raise InputError("no account has both a score and an outcome: check that account ids match between the two files")
     outcome = [churned[a.account_id] for a in scored]
     return {
         "n_accounts": len(scored),

@@ -9,11 +9,12 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from undertow.atomic import atomic_write_text
+from undertow.errors import UndertowError
 from undertow.private import private_writes
 
 
-class StoreBusy(RuntimeError):
-    pass
+class StoreBusy(UndertowError):
+    """Another process holds the home's lock; the message names it."""
 
 
 @contextmanager

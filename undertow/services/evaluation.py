@@ -1,0 +1,114 @@
+"""`classify` and `eval`: run a backend over documents, and measure it on labelled sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from undertow.errors import InputError
+from undertow.services._shared import Notice, make_classifier, named_files, quiet
+from undertow.settings import Settings
+
+
+@dataclass
+class ClassifyResult:
+    outputs: list[dict]  # one per document: id, labels, evidence, confidence
+    rejected: int  # input lines or files that could not be read
+    classifier_note: str | None
+
+
+@dataclass
+class EvalResult:
+    results: dict[Path, tuple[dict, list[dict], list]]  # dataset -> (figures, mistakes, classifications)
+    report: Path | None = None  # the Markdown or HTML report written, of the first dataset
+
+
+def set_name(path: Path) -> str:
+    """'real test' for eval/data/real/test.jsonl, 'synthetic test' for the bundled one."""
+    kind = "real" if path.parent.name == "real" else "synthetic"
+    return f"{kind} {path.stem}"
+
+
+def classify(settings: Settings, inputs: list[Path], *, backend: str = "local", account: str | None = None, on_notice: Notice = quiet) -> ClassifyResult:
+    """Every readable document classified; a bad line or file goes to `on_notice` and is counted."""
+    from undertow.eval.runner import classify_all
+    from undertow.ingest.items import ReadDocument, ReadFailure
+    from undertow.ingest.sources import ReadOptions, read_all
+
+    docs, rejected = [], 0
+    for item in read_all(list(inputs), ReadOptions(defaults={"account_id": account} if account else {})):
+        if isinstance(item, ReadFailure):
+            on_notice(str(item))
+            rejected += 1
+        elif isinstance(item, ReadDocument):
+            docs.append(item.document)
+        else:
+            on_notice(f"skipped {item}")
+    classifier = make_classifier(backend, settings)
+    outputs = [result.to_output() for result in classify_all(classifier, docs)]
+    return ClassifyResult(outputs, rejected, classifier.summary())
+
+
+def datasets_for(dataset: Path | None) -> list[Path]:
+    """`dataset`, or the held-out test sets (synthetic and, in a source checkout, real)."""
+    from undertow.eval.datasets import standard_sets
+
+    return [dataset] if dataset else standard_sets("test")
+
+
+def evaluate(
+    settings: Settings, dataset: Path | None, *, backend: str = "local", report: Path | None = None, on_notice: Notice = quiet
+) -> EvalResult:
+    """`backend` on each dataset; `report` gets the worst errors on the first one."""
+    from undertow.eval.report import write_report
+
+    datasets = datasets_for(dataset)
+    results = {path: _evaluate_one(settings, path, backend, on_notice) for path in datasets}
+    if report is None:
+        return EvalResult(results)
+    result, mistakes, _ = results[datasets[0]]
+    with named_files():
+        write_report(report, result, mistakes, str(datasets[0]))
+    return EvalResult(results, report)
+
+
+def compare(settings: Settings, dataset: Path | None, backends: list[str], *, on_notice: Notice = quiet) -> dict[Path, dict[str, dict]]:
+    """{dataset: {backend: figures}}, each backend on each dataset."""
+    if len(backends) < 2:
+        raise InputError("--compare needs two or more backends, e.g. --compare local --compare hybrid")
+    return {path: {name: _evaluate_one(settings, path, name, on_notice)[0] for name in backends} for path in datasets_for(dataset)}
+
+
+def score_predictions(settings: Settings, dataset: Path | None, predictions: Path) -> dict:
+    """Score `undertow classify` output (one JSON line per document) against a labelled set."""
+    from undertow.eval.datasets import jsonl_rows, load_documents
+    from undertow.eval.metrics import Prediction, score
+    from undertow.store.home import Home
+
+    if dataset is None:
+        raise InputError("--predictions needs the labelled DATASET.jsonl they were made from")
+    signals = Home(settings).signal_names
+    predicted: dict[str, Prediction] = {}
+    with named_files():
+        docs = load_documents(dataset, labelled=True)
+        for line_no, row in jsonl_rows(predictions):
+            try:
+                predicted[row["id"]] = Prediction(list(row.get("labels", [])), dict(row.get("evidence", {})))
+            except (KeyError, TypeError, AttributeError) as error:
+                raise InputError(f"{predictions}:{line_no}: not a classify output line ({error})") from None
+    missing = [doc.id for doc in docs if doc.id not in predicted]
+    if missing:
+        raise InputError(f"{predictions}: no prediction for {len(missing)} documents of {dataset}, e.g. {missing[0]}")
+    return score(docs, [predicted[doc.id] for doc in docs], signals) | {"backend": "predictions", "predictions": str(predictions)}
+
+
+def _evaluate_one(settings: Settings, dataset: Path, backend: str, on_notice: Notice):
+    from undertow.eval.datasets import load_documents
+    from undertow.eval.runner import evaluate as run
+    from undertow.store.home import Home
+
+    with named_files():
+        docs = load_documents(dataset, labelled=True)
+    classifier = make_classifier(backend, settings)
+    on_notice(f"evaluating {backend} on {len(docs)} documents from {dataset} ...")
+    return run(classifier, docs, Home(settings).signal_names)

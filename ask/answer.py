@@ -18,11 +18,14 @@ def ask(
     since: dt.date | None = None,
     as_of: dt.date | None = None,
     k: int = TOP_DOCUMENTS,
-    use_llm: bool = True,
+    use_llm: bool | None = None,
 ) -> Brief:
-    """Raises AccountNotFound or AmbiguousAccount (both LookupError) when the name does not settle it."""
+    """Raises AccountNotFound or AmbiguousAccount (both LookupError) when the name does not settle it.
+    `use_llm` None: the narrative only when the home is configured for it (llm.ask_narrative)."""
     resolved = resolve_account(account, known_accounts(home.records))
     brief = build_brief(home, resolved, question=question, since=since, as_of=as_of, k=k)
+    if use_llm is None:
+        use_llm = home.settings.llm.ask_narrative
     if use_llm and home.settings.llm.configured:
         add_narrative(brief, home)
     return brief
@@ -32,7 +35,7 @@ def add_narrative(brief: Brief, home: Home) -> None:
     from undertow.ask.narrative import NarrativeUnavailable, write_narrative
 
     try:
-        brief.narrative = write_narrative(brief, home.records, home.settings.llm)
+        brief.narrative = write_narrative(brief, home.records, home.settings.llm, home=home.settings.resolved_home)
     except NarrativeUnavailable as error:
         brief.notes.append(f"no narrative answer: {error}; the offline brief stands without it")
         return

@@ -106,7 +106,7 @@ class Narrative(BaseModel):
     dropped_quotes: int = 0  # quotes not found verbatim in the cited document
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: no price known for the model
 
 
 class Brief(BaseModel):

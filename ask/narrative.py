@@ -13,9 +13,22 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict
 
 from undertow.ask.models import Brief, Citation, Claim, Narrative
-from undertow.extractor.chat import ChatError, ChatFailure, ChatRefused, ChatTimeout, ChatUnreachable, StructuredChat, endpoint_name
+from pathlib import Path
+
+from undertow.extractor.chat import (
+    AuditLog,
+    ChatError,
+    ChatFailure,
+    ChatRefused,
+    ChatTimeout,
+    ChatUnreachable,
+    FormatMemory,
+    StructuredChat,
+    endpoint_name,
+)
 from undertow.extractor.grounding import locate
 from undertow.extractor.llm_prompt import escape_delimiters, quote_as_written
+from undertow.extractor.redact import Redactor, fit
 from undertow.prompts import read_sections
 from undertow.settings import LLMSettings
 from undertow.store.records import RecordStore
@@ -108,17 +121,17 @@ def render_facts(brief: Brief, context: Context) -> str:
     return "\n".join(escape_delimiters(line) for line in lines)
 
 
-def render_documents(context: Context) -> str:
+def render_documents(context: Context, redactor: Redactor | None = None) -> str:
+    """The documents' blocks; with a redactor, personal data replaced by its placeholders."""
+    hide = redactor.redact if redactor is not None else (lambda text: text)
     blocks = []
     rows = sorted(context.documents.values(), key=lambda r: (r["date"] is not None, r["date"]), reverse=True)
     for row in rows:
-        text = row["text"]
-        if len(text) > MAX_DOCUMENT_CHARS:
-            text = text[:MAX_DOCUMENT_CHARS] + " [...]"
+        text = fit(hide(row["text"]), MAX_DOCUMENT_CHARS)
         day = row["date"].date().isoformat() if row["date"] else "unknown"
         blocks.append(
             f'<document id="{_attribute(row["id"])}" date="{day}" source="{row["source"]}">\n'
-            f"<subject>{escape_delimiters(' '.join(row['subject'].split()))}</subject>\n"
+            f"<subject>{escape_delimiters(' '.join(hide(row['subject']).split()))}</subject>\n"
             f"<text>\n{escape_delimiters(text)}\n</text>\n</document>"
         )
     return "\n".join(blocks) or "(none)"
@@ -128,7 +141,7 @@ def _attribute(value: str) -> str:
     return escape_delimiters(value).replace('"', "&quot;")
 
 
-def build_messages(brief: Brief, context: Context, prompt: AskPrompt) -> list:
+def build_messages(brief: Brief, context: Context, prompt: AskPrompt, redactor: Redactor | None = None) -> list:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     account = brief.account.account_name or brief.account.account_id
@@ -136,7 +149,7 @@ def build_messages(brief: Brief, context: Context, prompt: AskPrompt) -> list:
         account=escape_delimiters(f"{account} (id {brief.account.account_id})"),
         question=escape_delimiters(" ".join((brief.question or DEFAULT_QUESTION).split())),
         facts=render_facts(brief, context),
-        documents=render_documents(context),
+        documents=render_documents(context, redactor),
     )
     return [SystemMessage(prompt.system), HumanMessage(user)]
 
@@ -169,23 +182,40 @@ def verify(answer: NarrativeAnswer, context: Context, model: str) -> Narrative:
 
 
 class NarrativeWriter:
-    def __init__(self, llm: LLMSettings, prompt: AskPrompt | None = None):
+    """The same client, format negotiation, audit log and redaction as extraction (extractor/chat.py)."""
+
+    def __init__(self, llm: LLMSettings, prompt: AskPrompt | None = None, home: Path | None = None):
+        from undertow.extractor.llm import AUDIT_FILE, FORMATS_FILE
+
         self.settings = llm
         self.prompt = prompt or load_ask_prompt()
-        self._chat = StructuredChat(llm, NarrativeAnswer, description="An answer in claims, each citing the documents that show it.")
+        self._chat = StructuredChat(
+            llm, NarrativeAnswer, description="An answer in claims, each citing the documents that show it.",
+            memory=FormatMemory(home / FORMATS_FILE if home else None), audit=AuditLog(home / AUDIT_FILE if home else None),
+        )
 
     def write(self, brief: Brief, records: RecordStore) -> Narrative:
         context = context_documents(brief, records)
         if not context.documents:
             raise NarrativeUnavailable("no documents to ground an answer in")
+        # One redactor for every document: a person has one placeholder across the whole prompt.
+        authors = [row.get("author") or "" for row in context.documents.values()]
+        redactor = None
+        if self.settings.redacts:
+            texts = [t for row in context.documents.values() for t in (row["text"], row["subject"])]
+            redactor = Redactor(names=authors).learn(*texts)
         try:
-            reply = self._chat.ask(build_messages(brief, context, self.prompt))
+            reply = self._chat.ask(build_messages(brief, context, self.prompt, redactor), tag=f"ask:{brief.account.account_id}")
         except ChatFailure as failure:
             raise NarrativeUnavailable(self._unavailable(failure)) from None
-        narrative = verify(reply.answer, context, self.settings.model)
+        answer = reply.answer
+        if redactor is not None:  # placeholders back to names, here, before the quotes are checked
+            answer = NarrativeAnswer.model_validate(redactor.restore_all(answer.model_dump()))
+        narrative = verify(answer, context, self.settings.model)
         narrative.prompt_tokens = reply.usage.prompt_tokens
         narrative.completion_tokens = reply.usage.completion_tokens
-        narrative.cost_usd = round(reply.usage.cost_usd(self.settings), 6)
+        cost = reply.usage.cost_usd(self.settings)
+        narrative.cost_usd = round(cost, 6) if cost is not None else None
         return narrative
 
     def _unavailable(self, failure: ChatFailure) -> str:
@@ -203,5 +233,5 @@ class NarrativeWriter:
         return "the LLM's answer was not the JSON asked for"
 
 
-def write_narrative(brief: Brief, records: RecordStore, llm: LLMSettings) -> Narrative:
-    return NarrativeWriter(llm).write(brief, records)
+def write_narrative(brief: Brief, records: RecordStore, llm: LLMSettings, home: Path | None = None) -> Narrative:
+    return NarrativeWriter(llm, home=home).write(brief, records)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, out_console, parse_date, print_json, settings_for
+from undertow.cli.common import HomeOption, JsonOption, NoRedactOption, err_console, out_console, parse_date, print_json, settings_for
 
 
 def ask(
@@ -18,7 +18,9 @@ def ask(
     since: Annotated[str | None, typer.Option("--since", help="Only documents and flags from this date on (YYYY-MM-DD).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge as of this date; later documents are left out. Default: today.")] = None,
     top: Annotated[int, typer.Option("--top", "-k", min=1, max=50, help="How many documents to show.")] = 5,
-    offline: Annotated[bool, typer.Option("--offline", help="Skip the LLM narrative even when an LLM is configured.")] = False,
+    llm: Annotated[bool, typer.Option("--llm", help="Add the LLM's narrative (personal data redacted for remote endpoints).")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip the LLM narrative even when llm.ask_narrative is on.")] = False,
+    no_redact: NoRedactOption = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -32,10 +34,12 @@ def ask(
 
     settings = settings_for(home)
     since_day, as_of_day = parse_date("--since", since), parse_date("--as-of", as_of)
-    waits_on_llm = settings.llm.configured and not offline and not as_json and err_console.is_terminal
+    use_llm = False if offline else (True if llm else None)
+    waits_on_llm = settings.llm.configured and (llm or settings.llm.ask_narrative) and not offline and not as_json and err_console.is_terminal
     try:
         with err_console.status("reading the account and asking the LLM\u2026") if waits_on_llm else nullcontext():
-            brief = answer(settings, account, question, since=since_day, as_of=as_of_day, top=top, use_llm=not offline)
+            brief = answer(settings, account, question, since=since_day, as_of=as_of_day, top=top, use_llm=use_llm,
+                           redact=False if no_redact else None)
     except AmbiguousAccount as error:
         err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         for candidate, score in error.candidates:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import BackendOption, HomeOption, err_console, notice, settings_for
+from undertow.cli.common import BackendOption, HomeOption, NoRedactOption, err_console, notice, settings_for
 from undertow.services.evaluation import classify as run_classify
 
 
@@ -21,6 +21,7 @@ def classify(
     backend: BackendOption = "local",
     account: Annotated[str | None, typer.Option(help="Account id for documents that carry none (notes without front matter).")] = None,
     home: HomeOption = None,
+    no_redact: NoRedactOption = False,
 ) -> None:
     """Classify documents and print one JSON line per document: id, labels, evidence, confidence.
 
@@ -28,7 +29,7 @@ def classify(
     and the exit code is 1."""
     settings = settings_for(home)
     paths = [_stdin_as_file() if str(path) == "-" else path for path in inputs]
-    result = run_classify(settings, paths, backend=backend, account=account, on_notice=notice)
+    result = run_classify(settings, paths, backend=backend, account=account, on_notice=notice, redact=False if no_redact else None)
     for output in result.outputs:
         sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
     if result.classifier_note:

@@ -30,6 +30,7 @@ ScorecardOption = Annotated[Path | None, typer.Option("--scorecard", help="Score
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD); flags dated later are ignored. Default: today.")]
 MapOption = Annotated[list[str], typer.Option("--map", help="Column for a field when the export names it differently, FIELD=COLUMN; repeatable.")]
 BackendOption = Annotated[str, typer.Option("--backend", help="local (offline), llm, or hybrid.")]
+NoRedactOption = Annotated[bool, typer.Option("--no-redact", help="Send names, emails, numbers and secrets to a remote LLM as they are (redacted by default).")]
 
 
 def settings_for(home: Path | None) -> Settings:

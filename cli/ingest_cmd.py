@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, is_terminal, notice, parse_mapping, print_json, settings_for
+from undertow.cli.common import HomeOption, JsonOption, NoRedactOption, err_console, is_terminal, notice, parse_mapping, print_json, settings_for
 from undertow.cli.progress import FileProgress
 from undertow.services.ingest import ingest as run_ingest
 
@@ -23,6 +23,7 @@ def ingest(
     date_format: Annotated[str | None, typer.Option(help="Exact date format of the exports, e.g. '%m/%d/%Y %H:%M'.")] = None,
     max_chars: Annotated[int | None, typer.Option(help="Longest text kept per document; longer ones are cut at a sentence end (default 100000).")] = None,
     as_json: JsonOption = False,
+    no_redact: NoRedactOption = False,
 ) -> None:
     """Read exports into the store: idempotent, incremental and safe to re-run after a crash."""
     settings = settings_for(home)
@@ -30,7 +31,7 @@ def ingest(
     with FileProgress("Ingesting", enabled=is_terminal()) as progress:
         result = run_ingest(
             settings, paths, backend=backend, account=account, column_map=mapping, own_domains=own_domain, dayfirst=dayfirst,
-            date_format=date_format, max_chars=max_chars, on_progress=progress.update, on_notice=notice,
+            date_format=date_format, max_chars=max_chars, on_progress=progress.update, on_notice=notice, redact=False if no_redact else None,
             on_failure=lambda failure: err_console.print(f"rejected {failure}", style="yellow", highlight=False, soft_wrap=True, markup=False),
         )
     summary = result.summary

@@ -7,7 +7,15 @@ counts as a timeout, a refusal or an invalid answer is decided here only.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import openai
@@ -17,22 +25,36 @@ from undertow.masking import mask_url
 from undertow.settings import LLMSettings
 
 Answer = TypeVar("Answer", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False  # counted from the text: the server reported no usage
 
     @classmethod
-    def of(cls, message) -> "Usage":
-        """The tokens a langchain AIMessage reports; zero when the server sent no `usage`."""
+    def of(cls, message, sent_text: str = "") -> Usage:
+        """The tokens a langchain AIMessage reports; estimated from the text when the server
+        sent no `usage`, so a silent server is never free."""
         usage = getattr(message, "usage_metadata", None) or {}
-        return cls(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
+        prompt, completion = int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0)
+        if prompt or completion:
+            return cls(prompt, completion)
+        calls = getattr(message, "tool_calls", None)
+        answer = str(getattr(message, "content", "") or "") + (json.dumps(calls, default=str) if calls else "")
+        return cls(estimate_tokens(sent_text) if sent_text else 0, estimate_tokens(answer) if answer else 0, estimated=True)
 
-    def cost_usd(self, llm: LLMSettings) -> float:
-        """The estimate from the per-million-token prices in the settings."""
-        return (self.prompt_tokens * llm.input_cost_per_mtok + self.completion_tokens * llm.output_cost_per_mtok) / 1e6
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens, self.estimated or other.estimated)
+
+    def cost_usd(self, llm: LLMSettings) -> float | None:
+        """From the model's per-million-token prices; None when no price is known for it."""
+        price = llm.price()
+        if price is None:
+            return None
+        return (self.prompt_tokens * price[0] + self.completion_tokens * price[1]) / 1e6
 
 
 @dataclass(frozen=True)
@@ -47,11 +69,12 @@ class ChatFailure(Exception):
 
     reason = "error"
 
-    def __init__(self, reason: str | None = None, usage: Usage = Usage(), status_code: int | None = None):
+    def __init__(self, reason: str | None = None, usage: Usage = Usage(), status_code: int | None = None, detail: str = ""):
         super().__init__(reason or self.reason)
         self.reason = reason or self.reason
         self.usage = usage
         self.status_code = status_code
+        self.detail = detail  # for an invalid answer: what was wrong, to send back once
 
 
 class ChatTimeout(ChatFailure):
@@ -98,19 +121,193 @@ def openai_function(model: type[BaseModel], description: str = "") -> dict:
     return function
 
 
-class StructuredChat(Generic[Answer]):
-    """Asks for an answer shaped as `model`; `ask` returns it validated, or raises a ChatFailure."""
+METHODS = ("json_schema", "function_calling", "json_mode")
+# What servers say when they do not implement a response format: llama-cpp-python answers 500
+# "Input should be 'text' or 'json_object'" to json_schema; others 400 "tools are not supported".
+_FORMAT_REJECTED = re.compile(r"response_format|json_schema|json_object|tool|function|grammar|not supported|unsupported", re.IGNORECASE)
+SCHEMA_INSTRUCTION = "Answer with one JSON object, and nothing else, that matches this JSON schema:\n"
 
-    def __init__(self, llm: LLMSettings, model: type[Answer], description: str = ""):
+
+class FormatRejected(ChatFailure):
+    reason = "format rejected"
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: what a run counts when the server reports no usage, and
+    what it reserves against the cost ceiling before sending."""
+    return max(1, -(-len(text) // 4))
+
+
+def messages_text(messages: list) -> str:
+    return "\n".join(str(getattr(m, "content", m)) for m in messages)
+
+
+class FormatMemory:
+    """Which structured-output method each (endpoint, model) accepted, in a small JSON file in
+    the home, so a later run starts where the last one ended instead of being refused again."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict:
+        if self.path is None:
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def key(llm: LLMSettings) -> str:
+        return f"{mask_url(llm.base_url) or 'https://api.openai.com/v1'}|{llm.model}"
+
+    def get(self, llm: LLMSettings) -> str | None:
+        method = self._read().get(self.key(llm))
+        return method if method in METHODS else None
+
+    def put(self, llm: LLMSettings, method: str) -> None:
+        if self.path is None:
+            return
+        from undertow.atomic import atomic_write_text
+
+        with self._lock:
+            data = self._read()
+            if data.get(self.key(llm)) == method:
+                return
+            data[self.key(llm)] = method
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
+
+
+class AuditLog:
+    """What left the machine, one JSON line per request in the home: when, where, a digest of
+    what was sent, the text itself (redacted as sent), tokens, cost and the outcome. The file is
+    owner-only and each line is one append, so a crash leaves whole lines."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, llm: LLMSettings, sent: str, *, method: str, usage: Usage, outcome: str, tag: str = "") -> None:
+        if self.path is None:
+            return
+        entry = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "endpoint": endpoint_name(llm),
+            "model": llm.model,
+            "tag": tag,
+            "method": method,
+            "sha256": hashlib.sha256(sent.encode("utf-8")).hexdigest(),
+            "sent": sent,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "estimated_usage": usage.estimated,
+            "cost_usd": usage.cost_usd(llm),
+            "outcome": outcome,
+        }
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+
+
+class StructuredChat(Generic[Answer]):
+    """Asks for an answer shaped as `model`; `ask` returns it validated, or raises a ChatFailure.
+
+    The response format is negotiated: json_schema first, then function calling, then JSON mode
+    with the schema in the prompt, moving on only when the server rejects the format itself; the
+    method that worked is remembered per endpoint and model. An answer that does not validate is
+    asked once more with the error (as instructor does) before the failure is raised."""
+
+    def __init__(self, llm: LLMSettings, model: type[Answer], description: str = "", memory: FormatMemory | None = None,
+                 audit: AuditLog | None = None):
         self.settings = llm
         self.model = model
-        self._runnable = _structured_runnable(llm, openai_function(model, description))
+        self.memory = memory or FormatMemory(None)
+        self.audit = audit or AuditLog(None)
+        self._function = openai_function(model, description)
+        self._runnables: dict[str, object] = {}
+        self._lock = threading.Lock()
+        if llm.structured_output_method != "auto":
+            self._methods: tuple[str, ...] = (llm.structured_output_method,)
+        else:
+            start = self.memory.get(llm) or METHODS[0]
+            self._methods = METHODS[METHODS.index(start):]
 
-    def ask(self, messages: list) -> Reply[Answer]:
+    @property
+    def method(self) -> str:
+        """The method the next request uses."""
+        return self._methods[0]
+
+    def _runnable(self, method: str):
+        with self._lock:
+            if method not in self._runnables:
+                self._runnables[method] = _structured_runnable(self.settings, self._function, method)
+            return self._runnables[method]
+
+    def ask(self, messages: list, tag: str = "") -> Reply[Answer]:
         """Runs in any thread; the client's own retries (429, 5xx, timeouts) are spent before a
         failure is raised."""
+        while True:
+            method = self.method
+            try:
+                reply = self._ask_validated(messages, method, tag)
+            except FormatRejected:
+                with self._lock:
+                    if self._methods[0] == method and len(self._methods) > 1:
+                        log.warning("%s rejected %s output; trying %s", endpoint_name(self.settings), method, self._methods[1])
+                        self._methods = self._methods[1:]
+                    elif self._methods[0] == method:
+                        raise ChatError(error_name=f"no structured output method accepted ({', '.join(METHODS)})") from None
+                continue
+            if self.settings.structured_output_method == "auto":
+                self.memory.put(self.settings, method)
+            return reply
+
+    def _ask_validated(self, messages: list, method: str, tag: str) -> Reply[Answer]:
+        sent = _with_schema(messages, self._function) if method == "json_mode" else messages
         try:
-            out = self._runnable.invoke(messages)
+            return self._ask_once(sent, method, tag)
+        except ChatInvalidAnswer as invalid:
+            if not invalid.detail or not sent:
+                raise
+            paid, detail = invalid.usage, invalid.detail
+        # One more try with the error, placed in the system message so the document stays last.
+        correction = (
+            f"\n\nA previous answer to this request was rejected: {detail[:600]}\n"
+            "Answer again with exactly the JSON asked for."
+        )
+        retry = [_append_to(sent[0], correction), *sent[1:]]
+        try:
+            reply = self._ask_once(retry, method, tag)
+        except ChatFailure as failure:
+            failure.usage = failure.usage + paid
+            raise
+        return Reply(reply.answer, reply.usage + paid)
+
+    def _ask_once(self, messages: list, method: str, tag: str) -> Reply[Answer]:
+        sent_text = messages_text(messages)
+        usage = Usage()
+        outcome = "answer"
+        try:
+            reply = self._call(messages, method, sent_text)
+            usage = reply.usage
+            return reply
+        except ChatFailure as failure:
+            usage, outcome = failure.usage, failure.reason
+            raise
+        finally:
+            self.audit.record(self.settings, sent_text, method=method, usage=usage, outcome=outcome, tag=tag)
+
+    def _call(self, messages: list, method: str, sent_text: str) -> Reply[Answer]:
+        try:
+            out = self._runnable(method).invoke(messages)
         except openai.APITimeoutError:
             raise ChatTimeout() from None
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
@@ -120,20 +317,44 @@ class StructuredChat(Generic[Answer]):
         except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError):
             raise ChatInvalidAnswer() from None
         except openai.APIStatusError as error:
+            if error.status_code in (400, 422, 500, 501) and _FORMAT_REJECTED.search(f"{error.message} {error.body}"):
+                raise FormatRejected(status_code=error.status_code) from None
             raise ChatError(status_code=error.status_code) from None
         except openai.OpenAIError as error:
             raise ChatError(error_name=type(error).__name__) from None
-        usage = Usage.of(out["raw"])
+        except (ValueError, TypeError, AttributeError, KeyError) as error:
+            # A 200 whose body is not a chat completion (a proxy's HTML page): this answer is
+            # lost, the run goes on.
+            log.debug("unreadable response body: %r", error)
+            raise ChatInvalidAnswer("bad response body") from None
+        raw = out.get("raw") if isinstance(out, dict) else None
+        if raw is None:
+            raise ChatInvalidAnswer("bad response body")
+        usage = Usage.of(raw, sent_text)
         parsed = out.get("parsed")
         if out.get("parsing_error") is not None or not isinstance(parsed, dict):
-            raise ChatInvalidAnswer(usage=usage)
+            raise ChatInvalidAnswer(usage=usage, detail=f"not valid JSON for the schema: {str(out.get('parsing_error') or 'no JSON object')[:300]}")
         try:
             return Reply(self.model.model_validate(parsed), usage)
-        except ValidationError:
-            raise ChatInvalidAnswer(usage=usage) from None
+        except ValidationError as error:
+            raise ChatInvalidAnswer(usage=usage, detail=_short_errors(error)) from None
 
 
-def _structured_runnable(llm: LLMSettings, function: dict):
+def _short_errors(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:8])
+
+
+def _append_to(message, extra: str):
+    return message.model_copy(update={"content": f"{message.content}{extra}"})
+
+
+def _with_schema(messages: list, function: dict) -> list:
+    """JSON mode knows no schema: it goes at the end of the system message."""
+    schema = json.dumps(function["parameters"], ensure_ascii=False, separators=(",", ":"))
+    return [_append_to(messages[0], "\n\n" + SCHEMA_INSTRUCTION + schema), *messages[1:]]
+
+
+def _structured_runnable(llm: LLMSettings, function: dict, method: str):
     """A langchain runnable that returns {"raw", "parsed", "parsing_error"} for `function`
     (an OpenAI function spec whose parameters are the answer's JSON schema)."""
     from langchain_openai import ChatOpenAI
@@ -152,9 +373,11 @@ def _structured_runnable(llm: LLMSettings, function: dict):
         use_responses_api=False,
     )
     schema = function
-    if llm.structured_output_method == "json_schema":
+    if method == "json_mode":
+        return chat.with_structured_output(function["parameters"], method="json_mode", include_raw=True)
+    if method == "json_schema":
         # json_schema wants {name, schema, strict}; function calling wants {name, parameters}.
         schema = {"name": function["name"], "schema": function["parameters"], "strict": True}
         if function.get("description"):
             schema["description"] = function["description"]
-    return chat.with_structured_output(schema, method=llm.structured_output_method, include_raw=True, strict=True)
+    return chat.with_structured_output(schema, method=method, include_raw=True, strict=True)

@@ -10,25 +10,47 @@ documents it has seen.
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty, Queue
+
+from undertow.extractor.backends import Classifier
+from undertow.extractor.chat import (
+    AuditLog,
+    ChatFailure,
+    ChatRefused,
+    FormatMemory,
+    StructuredChat,
+    Usage,
+    endpoint_name,
+    estimate_tokens,
+    messages_text,
+)
+from undertow.extractor.grounding import ground_quotes
+from undertow.extractor.llm_cache import AnswerCache
+from undertow.extractor.llm_prompt import (
+    ExtractionPrompt,
+    load_prompt,
+    quote_as_written,
+)
+from undertow.extractor.local_backend import LocalClassifier
+from undertow.extractor.redact import Redactor, fit
+from undertow.extractor.results import Classification, SignalFlag
+from undertow.extractor.sentences import EmbeddedText
 
 from undertow.documents import Document
 from undertow.errors import ConfigurationError
-from undertow.extractor.backends import Classifier
-from undertow.extractor.chat import ChatFailure, ChatRefused, StructuredChat, Usage, endpoint_name
-from undertow.extractor.grounding import ground_quotes
-from undertow.extractor.llm_cache import AnswerCache
-from undertow.extractor.llm_prompt import ExtractionPrompt, load_prompt, quote_as_written
-from undertow.extractor.local_backend import LocalClassifier
-from undertow.extractor.results import Classification, SignalFlag
-from undertow.extractor.sentences import EmbeddedText
 from undertow.settings import LLMSettings, Settings
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "llm_cache.sqlite"
+FORMATS_FILE = "llm_formats.json"  # the structured-output method each endpoint and model accepted
+AUDIT_FILE = "llm_audit.jsonl"  # what was sent, one line per request
 MAX_EVIDENCE = 3
 
 
@@ -60,19 +82,47 @@ class Attempt:
     answer: dict | None = None
     failure: str = ""
     usage: Usage = Usage()
+    redacted: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: list
+    redactor: Redactor | None
+
+
+def _signal_words(prompt: ExtractionPrompt):
+    """A sentence's score for `fit`: how many words it shares with the signal definitions and
+    examples in the system prompt, so a long document keeps the sentences that may carry one."""
+    words = {w for w in re.findall(r"[^\W\d_]{5,}", prompt.system.lower())}
+
+    def score(sentence: str) -> float:
+        return float(len(set(re.findall(r"[^\W\d_]{5,}", sentence.lower())) & words))
+
+    return score
 
 
 class LLMClassifier(Classifier):
     name = "llm"
 
-    def __init__(self, llm: LLMSettings, cache: AnswerCache, fallback: Classifier | None = None, prompt: ExtractionPrompt | None = None):
+    def __init__(self, llm: LLMSettings, cache: AnswerCache, fallback: Classifier | None = None, prompt: ExtractionPrompt | None = None,
+                 home: Path | None = None):
         """`fallback` reads the documents the endpoint could not answer; without one, such a
-        document raises LLMUnanswered."""
+        document raises LLMUnanswered. `home` keeps the negotiated output format and the audit
+        log of what was sent (none without it)."""
         self.settings = llm
         self.cache = cache
         self.prompt = prompt or load_prompt()
         self.fallback = fallback
-        self._chat = StructuredChat(llm, self.prompt.answer_model)
+        if llm.max_cost_usd is not None and llm.price() is None:
+            raise ConfigurationError(
+                f"max_cost_usd is set but no price is known for the model {llm.model!r}: add its prices to config.toml "
+                f"([llm.prices.\"{llm.model}\"] input = ..., output = ..., USD per million tokens)"
+            )
+        self._chat = StructuredChat(
+            llm, self.prompt.answer_model,
+            memory=FormatMemory(home / FORMATS_FILE if home else None), audit=AuditLog(home / AUDIT_FILE if home else None),
+        )
         self._stats: dict = {
             "sent": 0,
             "cached": 0,
@@ -80,20 +130,27 @@ class LLMClassifier(Classifier):
             "dropped_ungrounded": 0,
             "prompt_tokens": 0,
             "completion_tokens": 0,
-            "cost_usd": 0.0,
+            "estimated_usage": 0,
+            "cost_usd": 0.0 if llm.price() is not None else None,
+            "redacted": 0,
             "fallback_reasons": Counter(),
         }
         self._stop_reason = ""
+        self._reserved = 0.0  # estimated cost of the requests in flight
+        self._consecutive_failures = 0
+        self._deadline: float | None = None
+        self._keywords = _signal_words(self.prompt)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "LLMClassifier":
+    def from_settings(cls, settings: Settings) -> LLMClassifier:
         require_endpoint(settings.llm)
         # Built up front (about 0.1 s): a local model that cannot load is better found before
         # the run pays for any request than at its first fallback.
         from undertow.prompts import load_signals
 
         prompt = load_prompt(signals=load_signals(settings.signals_file))  # the home's signals too
-        return cls(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=LocalClassifier.from_settings(settings), prompt=prompt)
+        home = settings.resolved_home
+        return cls(settings.llm, AnswerCache(home / CACHE_FILE), fallback=LocalClassifier.from_settings(settings), prompt=prompt, home=home)
 
     @property
     def model_version(self) -> str:
@@ -101,11 +158,14 @@ class LLMClassifier(Classifier):
 
     @property
     def stats(self) -> dict:
-        """A snapshot: what was sent, reused, lost to fallbacks, and what it cost."""
-        return {**self._stats, "fallback_reasons": Counter(self._stats["fallback_reasons"])}
+        """A snapshot: what was sent, reused, lost to fallbacks, and what it cost (None: no price
+        is known for the model)."""
+        return {**self._stats, "fallback_reasons": dict(self._stats["fallback_reasons"]), "stopped": self._stop_reason or None}
 
     # --- classify ------------------------------------------------------------------------------
     def classify(self, docs: list[Document], embedded: list[EmbeddedText] | None = None) -> list[Classification]:
+        if self._deadline is None and self.settings.run_deadline_s is not None:
+            self._deadline = time.monotonic() + self.settings.run_deadline_s  # the run starts with its first batch
         cached = self.cache.get_many([d.content_hash for d in docs], self.settings.model, self.prompt.version)
         answers: dict[str, dict] = {key: hit.answer for key, hit in cached.items()}
         self._stats["cached"] += sum(1 for d in docs if d.content_hash in cached)
@@ -117,6 +177,8 @@ class LLMClassifier(Classifier):
                 answers[key] = attempt.answer
             else:
                 failures[key] = attempt.failure
+        self.cache.mark_pending([d for d in docs if d.content_hash in failures], self.settings.model, self.prompt.version)
+        self.cache.clear_pending([d.id for d in docs if d.content_hash in answers])
 
         results: list[Classification | None] = [None] * len(docs)
         fallback_at: list[int] = []
@@ -142,71 +204,142 @@ class LLMClassifier(Classifier):
         """One line for a run's log: what was sent, reused, lost to fallbacks, and what it cost."""
         s = self._stats
         reasons = ", ".join(f"{n} {reason}" for reason, n in s["fallback_reasons"].most_common())
+        cost = f"est. ${s['cost_usd']:.4f}" if s["cost_usd"] is not None else f"cost unknown (no price for {self.settings.model!r} in config)"
         return (
             f"{self.name}: {s['sent']} sent, {s['cached']} from cache, {s['fallbacks']} fell back"
             + (f" to {self.fallback.name}" if self.fallback is not None else "")
             + (f" ({reasons})" if reasons else "")
+            + (f"; stopped sending: {self._stop_reason}" if self._stop_reason else "")
             + f", {s['dropped_ungrounded']} flags dropped without evidence in the text; "
-            f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion tokens, est. ${s['cost_usd']:.4f}"
+            f"{s['prompt_tokens']} prompt + {s['completion_tokens']} completion tokens"
+            + (f" ({s['estimated_usage']} answers without usage, estimated)" if s["estimated_usage"] else "")
+            + f", {cost}"
+            + (f"; personal data redacted in {s['redacted']} requests" if s["redacted"] else "")
         )
 
     # --- talking to the endpoint ---------------------------------------------------------------
     def _ask_all(self, docs: list[Document]) -> dict[str, Attempt]:
-        """Ask for every document, at most max_concurrency at a time; stop submitting once the
-        cost ceiling is passed or the endpoint is unreachable. Answers are cached as they land,
-        so an interrupted run keeps what it paid for."""
+        """Ask for every document, at most max_concurrency at a time, in daemon threads; stop
+        submitting at the run's deadline, when the breaker opens, when the next request could
+        pass the cost ceiling, or when the endpoint is unreachable. At the deadline, requests
+        still in flight are abandoned (their estimated cost stays counted). Answers are cached
+        as they land, so an interrupted run keeps what it paid for."""
         attempts: dict[str, Attempt] = {}
         queue = deque(docs)
-        limit = self.settings.max_concurrency
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="undertow-llm") as pool:
-            running: dict[Future, Document] = {}
-            while queue or running:
-                while queue and len(running) < limit and not self._check_stop():
-                    doc = queue.popleft()
-                    self._stats["sent"] += 1
-                    running[pool.submit(self._ask, doc)] = doc
-                if not running:
+        done: Queue = Queue()
+        running: dict[str, tuple[Document, float]] = {}
+        while queue or running:
+            while queue and len(running) < self.settings.max_concurrency and not self._check_stop():
+                doc = queue[0]
+                request = self._request(doc)
+                estimate = self._estimate_cost(request)
+                if not self._can_afford(estimate):
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    doc = running.pop(future)
-                    attempt = future.result()
-                    self._record(doc, attempt)
-                    attempts[doc.content_hash] = attempt
+                queue.popleft()
+                self._stats["sent"] += 1
+                self._reserved += estimate
+                running[doc.content_hash] = (doc, estimate)
+                threading.Thread(target=self._worker, args=(doc, request, done), daemon=True, name="undertow-llm").start()
+            if not running:
+                break
+            try:
+                key, attempt = done.get(timeout=self._remaining())
+            except Empty:
+                self._stop("llm run deadline passed")
+                for key, (doc, estimate) in running.items():
+                    attempts[key] = Attempt(failure="llm run deadline passed")
+                    self._charge(Usage(), estimate)  # may still be billed: counted, never released
+                running.clear()
+                break
+            if isinstance(attempt, BaseException):
+                raise attempt
+            doc, estimate = running.pop(key)
+            self._reserved -= estimate
+            self._record(doc, attempt)
+            attempts[key] = attempt
         for doc in queue:
-            attempts[doc.content_hash] = Attempt(failure=self._stop_reason)
+            attempts[doc.content_hash] = Attempt(failure=self._stop_reason or "llm cost ceiling reached")
         return attempts
 
+    def _remaining(self) -> float | None:
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def _stop(self, reason: str) -> None:
+        if not self._stop_reason:
+            self._stop_reason = reason
+            log.warning("%s; the remaining documents use the fallback classifier", reason)
+
     def _check_stop(self) -> bool:
-        ceiling = self.settings.max_cost_usd
-        if not self._stop_reason and ceiling is not None and self._stats["cost_usd"] >= ceiling:
-            self._stop_reason = "llm cost ceiling reached"
-            log.warning(
-                "the run's estimated LLM cost ($%.4f) passed max_cost_usd ($%.4f); the remaining documents use the fallback classifier",
-                self._stats["cost_usd"],
-                ceiling,
-            )
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self._stop("llm run deadline passed")
         return bool(self._stop_reason)
 
-    def _ask(self, doc: Document) -> Attempt:
+    def _estimate_cost(self, request: Request) -> float:
+        """Before sending: the prompt's tokens plus an answer as long as the schema allows
+        (every signal's verdict with its evidence), at the model's price."""
+        prompt_tokens = estimate_tokens(messages_text(request.messages))
+        completion_tokens = 120 * len(self.prompt.signals)
+        return Usage(prompt_tokens, completion_tokens).cost_usd(self.settings) or 0.0
+
+    def _can_afford(self, estimate: float) -> bool:
+        ceiling = self.settings.max_cost_usd
+        if ceiling is None:
+            return True
+        committed = (self._stats["cost_usd"] or 0.0) + self._reserved
+        if committed + estimate <= ceiling:
+            return True
+        self._stop("llm cost ceiling reached")
+        log.warning("the run's LLM cost (spent and in flight: $%.4f, next request ~$%.4f) would pass max_cost_usd ($%.4f)", committed, estimate, ceiling)
+        return False
+
+    def _request(self, doc: Document) -> Request:
+        """The messages for `doc` as they will leave the machine: personal data redacted when the
+        endpoint is not on this machine (or always, if so configured), the text cut to the
+        request's maximum around the sentences that matter most."""
+        redactor = Redactor(names=[doc.author]).learn(doc.text, doc.subject) if self.settings.redacts else None
+        text, subject = doc.text, doc.subject
+        if redactor is not None:
+            text, subject = redactor.redact(text), redactor.redact(subject)
+        text = fit(text, self.settings.max_request_chars, score=self._keywords)
+        sent = doc.model_copy(update={"text": text, "subject": subject, "author": ""})
+        return Request(self.prompt.messages(sent), redactor)
+
+    def _worker(self, doc: Document, request: Request, done: Queue) -> None:
+        try:
+            done.put((doc.content_hash, self._ask(doc, request)))
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, raised there
+            done.put((doc.content_hash, error))
+
+    def _ask(self, doc: Document, request: Request) -> Attempt:
         """Runs in a worker thread; touches nothing shared."""
         try:
-            reply = self._chat.ask(self.prompt.messages(doc))
+            reply = self._chat.ask(request.messages, tag=doc.id)
         except ChatRefused as refused:
             raise LLMEndpointError(
                 f"the LLM endpoint {endpoint_name(self.settings)} refused the request ({refused.status_code}): "
                 f"check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
             ) from None
         except ChatFailure as failure:
-            return Attempt(failure=f"llm {failure.reason}", usage=failure.usage)
-        return Attempt(answer=reply.answer.model_dump(), usage=reply.usage)
+            return Attempt(failure=f"llm {failure.reason}", usage=failure.usage, redacted=request.redactor is not None)
+        answer = reply.answer.model_dump()
+        if request.redactor is not None:
+            answer = request.redactor.restore_all(answer)  # quotes back to the text as written, here
+        return Attempt(answer=answer, usage=reply.usage, redacted=request.redactor is not None)
+
+    def _charge(self, usage: Usage, extra_usd: float = 0.0) -> None:
+        self._stats["prompt_tokens"] += usage.prompt_tokens
+        self._stats["completion_tokens"] += usage.completion_tokens
+        self._stats["estimated_usage"] += int(usage.estimated)
+        cost = usage.cost_usd(self.settings)
+        if self._stats["cost_usd"] is not None:
+            self._stats["cost_usd"] += (cost or 0.0) + extra_usd
 
     def _record(self, doc: Document, attempt: Attempt) -> None:
         """Main thread only: counts tokens and cost, caches a real answer, logs a failure."""
-        self._stats["prompt_tokens"] += attempt.usage.prompt_tokens
-        self._stats["completion_tokens"] += attempt.usage.completion_tokens
-        self._stats["cost_usd"] += attempt.usage.cost_usd(self.settings)
+        self._charge(attempt.usage)
+        self._stats["redacted"] += int(attempt.redacted)
         if attempt.answer is not None:
+            self._consecutive_failures = 0
             self.cache.put(
                 doc.content_hash, self.settings.model, self.prompt.version, attempt.answer,
                 attempt.usage.prompt_tokens, attempt.usage.completion_tokens,
@@ -215,7 +348,11 @@ class LLMClassifier(Classifier):
         log.warning("%s: %s; using the fallback classifier for it", doc.id, attempt.failure)
         if attempt.failure == "llm unreachable":
             # One unreachable answer after the client's retries means the rest would wait as long.
-            self._stop_reason = attempt.failure
+            self._stop(attempt.failure)
+        elif attempt.failure != "llm invalid answer":
+            self._consecutive_failures += 1
+            if self._consecutive_failures >= self.settings.breaker_failures:
+                self._stop(f"llm circuit open after {self._consecutive_failures} failures in a row")
 
     # --- answers into classifications ----------------------------------------------------------
     def _from_answer(self, doc: Document, answer: dict) -> Classification:

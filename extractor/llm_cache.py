@@ -2,7 +2,8 @@
 it has already seen.
 
 The raw answer is stored, not the final flags, so a better grounding step applies to old answers
-too. Only real answers are stored; a timeout or an invalid answer is asked again next run.
+too. Only real answers are stored; a timeout or an invalid answer is asked again next run, and
+the ids of documents that fell back are kept (`llm_pending`) so a later run can heal them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ CREATE TABLE IF NOT EXISTS llm_answers (
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     PRIMARY KEY (content_hash, model, prompt_version)
+);
+CREATE TABLE IF NOT EXISTS llm_pending (
+    doc_id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    created_at REAL NOT NULL
 )
 """
 
@@ -46,7 +52,7 @@ class AnswerCache:
         self._lock = threading.Lock()
         with self._lock, self._conn:
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(SCHEMA)
+            self._conn.executescript(SCHEMA)
 
     def get_many(self, content_hashes: list[str], model: str, prompt_version: str) -> dict[str, CachedAnswer]:
         found: dict[str, CachedAnswer] = {}
@@ -71,6 +77,24 @@ class AnswerCache:
                 "INSERT OR REPLACE INTO llm_answers VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (content_hash, model, prompt_version, json.dumps(answer, ensure_ascii=False), prompt_tokens, completion_tokens, time.time()),
             )
+
+    def mark_pending(self, docs, model: str, prompt_version: str) -> None:
+        """Documents that fell back (timeout, outage, ceiling): the next LLM run asks them again."""
+        if not docs:
+            return
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO llm_pending VALUES (?, ?, ?)", [(d.id, d.content_hash, time.time()) for d in docs]
+            )
+
+    def pending(self) -> dict[str, str]:
+        """{doc_id: content_hash} of the documents still waiting for an LLM answer."""
+        with self._lock:
+            return dict(self._conn.execute("SELECT doc_id, content_hash FROM llm_pending").fetchall())
+
+    def clear_pending(self, doc_ids: list[str]) -> None:
+        with self._lock, self._conn:
+            self._conn.executemany("DELETE FROM llm_pending WHERE doc_id = ?", [(d,) for d in doc_ids])
 
     def count(self) -> int:
         with self._lock:

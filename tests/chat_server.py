@@ -76,11 +76,12 @@ class ChatCompletionsServer:
                     return self._send(404, {}, error_body(f"unknown path {self.path}", "not_found"))
                 self._send(*server.respond(body, {k.lower(): v for k, v in self.headers.items()}))
 
-            def _send(self, status: int, headers: dict, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, headers: dict, payload: dict | str) -> None:
+                # A str payload goes out as it is, as HTML: a proxy's error page.
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", "text/html" if isinstance(payload, str) else "application/json")
                     self.send_header("content-length", str(len(data)))
                     for name, value in headers.items():
                         self.send_header(name, value)

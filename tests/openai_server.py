@@ -11,7 +11,12 @@ The scripted model answers like a small, obedient model:
 Tests script faults per document: `server.script("marker", "rate_limit", "server_error")` makes
 the next two requests whose document contains "marker" fail with 429 then 500, and the third
 answer normally. Behaviours: answer, rate_limit, server_error, slow, invalid_json,
-schema_violation, ungrounded, paraphrase, unauthorized.
+schema_violation, ungrounded, paraphrase, unauthorized, html (a 200 whose body is a proxy's HTML
+page), no_usage (an answer without `usage`), stall (sleeps `stall_s`).
+
+`rejects` names request formats the server refuses as llama-cpp-python's server does:
+"json_schema" gets HTTP 500 "Input should be 'text' or 'json_object'", "tools" a 400. In JSON
+mode (`response_format: json_object`) the signals come from the schema in the system message.
 """
 
 from __future__ import annotations
@@ -112,10 +117,12 @@ class ScriptedModel:
 class OpenAIServer(ChatCompletionsServer):
     """Scripted per document: answers, rate limits, errors, slowness, invalid or ungrounded output."""
 
-    def __init__(self, slow_s: float = 1.0, port: int = 0):
+    def __init__(self, slow_s: float = 1.0, port: int = 0, rejects: tuple[str, ...] = (), stall_s: float = 30.0):
         super().__init__(port)
         self.model = ScriptedModel()
         self.slow_s = slow_s
+        self.stall_s = stall_s
+        self.rejects = set(rejects)
         self._scripts: dict[str, deque[str]] = defaultdict(deque)
 
     def script(self, marker: str, *behaviours: str) -> None:
@@ -141,6 +148,7 @@ class OpenAIServer(ChatCompletionsServer):
     def respond(self, body: dict, headers: dict) -> tuple[int, dict, dict]:
         """(status, extra headers, JSON body) for one POST /v1/chat/completions."""
         instructions, document = self.model.split(body.get("messages", []))
+        instructions = instructions.split("matches this JSON schema:")[0]  # JSON mode's schema is no answer to obey
         behaviour = self._next_behaviour(document)
         record = {"body": body, "headers": headers, "document": document, "behaviour": behaviour, "usage": None, "content": None}
         with self._lock:
@@ -153,6 +161,15 @@ class OpenAIServer(ChatCompletionsServer):
             return 401, {}, _error("Incorrect API key provided", "invalid_api_key")
         if behaviour == "slow":
             time.sleep(self.slow_s)
+        if behaviour == "stall":
+            time.sleep(self.stall_s)
+        response_type = body.get("response_format", {}).get("type")
+        if response_type == "json_schema" and "json_schema" in self.rejects:
+            return 500, {}, _error("[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}]", "server_error")
+        if body.get("tools") and "tools" in self.rejects:
+            return 400, {}, _error("tools are not supported by this server", "invalid_request_error")
+        if behaviour == "html":
+            return 200, {}, "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 
         signals, tool_name = _requested_signals(body)
         verdicts = self.model.verdicts(signals, instructions, document)
@@ -169,6 +186,8 @@ class OpenAIServer(ChatCompletionsServer):
         record["content"] = content
         answer = completion(body, content, len(self.requests), tool_name)
         record["usage"] = answer["usage"]
+        if behaviour == "no_usage":
+            del answer["usage"]
         return 200, {}, answer
 
 
@@ -181,6 +200,11 @@ def _requested_signals(body: dict) -> tuple[list[str], str | None]:
         function = body["tools"][0]["function"]
         return list(function["parameters"]["properties"]), function["name"]
     schema = body.get("response_format", {}).get("json_schema", {}).get("schema", {})
+    if body.get("response_format", {}).get("type") == "json_object":
+        system = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "system"), "")
+        marker = "matches this JSON schema:\n"
+        if marker in system:
+            schema, _ = json.JSONDecoder().raw_decode(system[system.index(marker) + len(marker):])
     return list(schema.get("properties", {})), None
 
 

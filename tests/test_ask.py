@@ -294,6 +294,7 @@ def llm_env(monkeypatch):
         monkeypatch.setenv("OPENAI_BASE_URL", url)
         monkeypatch.setenv("UNDERTOW_LLM_MAX_RETRIES", "0")
         monkeypatch.setenv("UNDERTOW_LLM_TIMEOUT_S", "10")
+        monkeypatch.setenv("UNDERTOW_LLM_ASK_NARRATIVE", "true")  # configured to write narratives
 
     return point_at
 

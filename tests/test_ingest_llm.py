@@ -18,6 +18,9 @@ def test_hybrid_ingest_records_tokens_and_cost_per_run(tmp_path, home, monkeypat
     with OpenAIServer() as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        # A local server's model has no list price: the home says what it costs.
+        monkeypatch.setenv("UNDERTOW_LLM_INPUT_COST_PER_MTOK", "0.15")
+        monkeypatch.setenv("UNDERTOW_LLM_OUTPUT_COST_PER_MTOK", "0.60")
         result = CliRunner().invoke(app, ["ingest", str(path), "--backend", "hybrid", "--json"])
         assert result.exit_code == 0, result.stderr
         summary = json.loads(result.stdout)

@@ -45,7 +45,10 @@ def scripted(server):
 def llm_settings(scripted) -> LLMSettings:
     # Short timeouts and few retries keep the failure tests fast; the server's retry-after-ms
     # keeps the client's backoff in milliseconds.
-    return LLMSettings(base_url=scripted.url, api_key="test-key", model="scripted-model", timeout_s=5, max_retries=2, max_concurrency=4)
+    return LLMSettings(
+        base_url=scripted.url, api_key="test-key", model="scripted-model", timeout_s=5, max_retries=2, max_concurrency=4,
+        prices={"scripted-model": {"input": 0.15, "output": 0.6}},
+    )
 
 
 @pytest.fixture()
@@ -271,13 +274,24 @@ def test_a_timeout_falls_back_to_local_for_that_document(make_llm, scripted, loc
 
 @pytest.mark.parametrize("behaviour", ["invalid_json", "schema_violation"])
 def test_an_invalid_answer_falls_back_and_is_asked_again_next_run(make_llm, scripted, local, behaviour):
-    scripted.script("layoffs across the region", behaviour)
+    scripted.script("layoffs across the region", behaviour, behaviour)  # the re-ask fails too
     classifier = make_llm(local=local)
     [result] = classifier.classify([doc("budget", BUDGET)])
     assert (result.backend, result.note) == ("local-fallback", "llm invalid answer")
-    assert classifier.stats["prompt_tokens"] == scripted.requests[0]["usage"]["prompt_tokens"]  # paid for, so counted
+    assert len(scripted.requests) == 2
+    assert classifier.stats["prompt_tokens"] == sum(r["usage"]["prompt_tokens"] for r in scripted.requests)  # paid for, so counted
     [again] = make_llm(local=local).classify([doc("budget", BUDGET)])
-    assert again.backend == "llm" and len(scripted.requests) == 2
+    assert again.backend == "llm" and len(scripted.requests) == 3
+
+
+@pytest.mark.parametrize("behaviour", ["invalid_json", "schema_violation"])
+def test_one_invalid_answer_is_asked_again_with_the_error(make_llm, scripted, local, behaviour):
+    scripted.script("layoffs across the region", behaviour)
+    [result] = make_llm(local=local).classify([doc("budget", BUDGET)])
+    assert result.backend == "llm" and result.labels == ["budget_pressure"]
+    first, second = scripted.requests
+    assert "previous answer to this request was rejected" in second["body"]["messages"][0]["content"]
+    assert second["body"]["messages"][-1] == first["body"]["messages"][-1]  # the document is still the last message
 
 
 def test_a_refused_key_stops_the_run_with_the_fix(make_llm, scripted):
@@ -303,6 +317,7 @@ def test_a_rerun_pays_nothing_for_documents_already_seen(make_llm, scripted):
     second_results = second.classify(docs)
     assert len(scripted.requests) == 2
     assert second.stats["cached"] == 3 and second.stats["sent"] == 0 and second.stats["cost_usd"] == 0
+    assert make_llm(prices={}).stats["cost_usd"] is None  # no price for the model: no cost claimed
     assert [r.to_output() for r in second_results] == [r.to_output() for r in first_results]
     # A different model or an edited document is a different question.
     make_llm(model="another-model").classify(docs[:1])
@@ -312,15 +327,22 @@ def test_a_rerun_pays_nothing_for_documents_already_seen(make_llm, scripted):
 
 def test_past_the_cost_ceiling_the_rest_falls_back_marked(make_llm, scripted, local):
     docs = [doc("a", RISKY), doc("b", BUDGET), doc("c", QUIET)]
+    make_llm(local=local).classify(docs[:1])  # cached
+    scripted.reset()
     classifier = make_llm(local=local, max_concurrency=1, max_cost_usd=1e-9)
     results = classifier.classify(docs)
-    assert len(scripted.requests) == 1
+    # The cost is counted before sending: no request fits under the ceiling, none is sent.
+    assert len(scripted.requests) == 0 and classifier.stats["sent"] == 0 and classifier.stats["cost_usd"] == 0
+    # Cached answers cost nothing, so they are still served past the ceiling.
     assert results[0].backend == "llm"
     assert [(r.backend, r.note) for r in results[1:]] == [("local-fallback", "llm cost ceiling reached")] * 2
-    assert classifier.stats["cost_usd"] > 1e-9 and classifier.stats["sent"] == 1
-    # Cached answers cost nothing, so they are still served past the ceiling.
-    again = make_llm(local=local, max_concurrency=1, max_cost_usd=1e-9).classify(docs[:1])
-    assert again[0].backend == "llm" and len(scripted.requests) == 1
+
+
+def test_a_ceiling_without_a_price_for_the_model_is_refused_with_the_fix(make_llm):
+    from undertow.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"llm.prices"):
+        make_llm(prices={}, max_cost_usd=1.0)
 
 
 # --- hybrid -------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from undertow.extractor.chat import (
     Usage,
 )
 from undertow.overlay import OverlayError, deep_merge, layers, load_overlay, read_yaml, validate
+from langchain_core.messages import HumanMessage, SystemMessage
+
 from undertow.settings import LLMSettings
 
 
@@ -187,12 +189,15 @@ def test_the_csv_reader_names_an_unknown_mapped_field(tmp_path):
 
 
 # --- the chat call ---------------------------------------------------------------------------------
-def test_cost_is_counted_from_usage_and_is_zero_without_it():
+def test_cost_is_counted_from_usage_and_estimated_without_it():
     llm = LLMSettings(input_cost_per_mtok=2.0, output_cost_per_mtok=8.0)
     usage = Usage.of(SimpleNamespace(usage_metadata={"input_tokens": 1000, "output_tokens": 250, "total_tokens": 1250}))
     assert usage == Usage(1000, 250)
     assert usage.cost_usd(llm) == pytest.approx((1000 * 2.0 + 250 * 8.0) / 1e6)
-    assert Usage.of(SimpleNamespace(usage_metadata=None)) == Usage() and Usage.of(object()).cost_usd(llm) == 0.0
+    # A server that reports no usage is never free: about four characters a token, marked estimated.
+    assert Usage.of(SimpleNamespace(usage_metadata=None, content="x" * 40), "y" * 400) == Usage(100, 10, estimated=True)
+    assert Usage.of(object()).cost_usd(llm) == 0.0
+    assert Usage(1000, 250).cost_usd(LLMSettings(base_url="http://127.0.0.1:8080/v1", model="local-model")) is None  # no price claimed
 
 
 class Verdict(BaseModel):
@@ -208,7 +213,7 @@ def chat_answering(result) -> StructuredChat:
             raise result
         return result
 
-    chat._runnable = SimpleNamespace(invoke=invoke)
+    chat._runnable = lambda method: SimpleNamespace(invoke=invoke)
     return chat
 
 
@@ -240,7 +245,10 @@ def test_an_answer_that_is_not_the_schema_is_invalid_and_still_costs():
     raw = SimpleNamespace(usage_metadata={"input_tokens": 30, "output_tokens": 5})
     with pytest.raises(ChatInvalidAnswer) as caught:
         chat_answering({"raw": raw, "parsed": {"present": "perhaps"}, "parsing_error": None}).ask([])
-    assert caught.value.usage == Usage(30, 5)
+    assert caught.value.usage == Usage(30, 5)  # no messages to re-ask with: one try
+    with pytest.raises(ChatInvalidAnswer) as caught:
+        chat_answering({"raw": raw, "parsed": {"present": "perhaps"}, "parsing_error": None}).ask([SystemMessage("s"), HumanMessage("u")])
+    assert caught.value.usage == Usage(60, 10)  # asked again once with the error, both paid for
     with pytest.raises(ChatInvalidAnswer):
         chat_answering({"raw": raw, "parsed": None, "parsing_error": ValueError("not JSON")}).ask([])
     reply = chat_answering({"raw": raw, "parsed": {"present": True}, "parsing_error": None}).ask([])

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_HOME = Path("~/.undertow")
@@ -18,6 +18,23 @@ DEFAULT_HOME = Path("~/.undertow")
 
 def home_from_env() -> Path:
     return Path(os.environ.get("UNDERTOW_HOME") or DEFAULT_HOME).expanduser()
+
+
+class ModelPrice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+# USD per million tokens (input, output), for models named on api.openai.com only.
+OPENAI_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
 
 
 class LLMSettings(BaseSettings):
@@ -33,12 +50,24 @@ class LLMSettings(BaseSettings):
     timeout_s: float = 60.0
     max_retries: int = Field(default=4, ge=0)
     max_concurrency: int = Field(default=4, ge=1)
-    max_cost_usd: float | None = Field(default=None, description="stop sending documents once a run's estimated cost passes this")
-    input_cost_per_mtok: float = 0.15
-    output_cost_per_mtok: float = 0.60
-    # json_schema suits OpenAI, vLLM, llama.cpp and Ollama; function_calling is the fallback for
-    # servers that only implement tools.
-    structured_output_method: Literal["json_schema", "function_calling"] = "json_schema"
+    max_cost_usd: float | None = Field(default=None, description="stop sending documents before a run's estimated cost would pass this")
+    # Prices in USD per million tokens. `prices` maps a model name to {input, output}; the two
+    # flat knobs override it for the configured model. A model with no price claims no cost.
+    input_cost_per_mtok: float | None = None
+    output_cost_per_mtok: float | None = None
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    # "auto" negotiates: json_schema, then function calling, then JSON mode with the schema in the
+    # prompt, remembering per endpoint and model what was accepted. A named method is used alone.
+    structured_output_method: Literal["auto", "json_schema", "function_calling", "json_mode"] = "auto"
+    # Privacy: None redacts personal data for every endpoint that is not on this machine.
+    redact: bool | None = None
+    max_request_chars: int = Field(default=6000, ge=200, description="longest document text sent in one request, cut at sentence ends")
+    # Bounded runs: a deadline for the whole run, and a breaker that stops sending after this many
+    # consecutive timeouts or errors; what is left falls back to the local classifier.
+    run_deadline_s: float | None = Field(default=1800.0, gt=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    # `undertow ask` writes an LLM narrative only with --llm, or when this is on.
+    ask_narrative: bool = False
     # `--backend hybrid` sends a document to the LLM only when the local classifier's confidence for
     # some signal reaches this. Chosen for recall on the bundled dev set (440 documents): 0.4 routes
     # 79% of them (46% of the quiet ones) and keeps 97% of the labelled signals within the LLM's reach;
@@ -48,6 +77,31 @@ class LLMSettings(BaseSettings):
     @property
     def configured(self) -> bool:
         return self.api_key is not None or self.base_url is not None
+
+    @property
+    def loopback(self) -> bool:
+        """The endpoint is on this machine (localhost, 127.x, ::1): text sent there stays here."""
+        from urllib.parse import urlsplit
+
+        if not self.base_url:
+            return False
+        host = (urlsplit(self.base_url if "://" in self.base_url else f"http://{self.base_url}").hostname or "").lower()
+        return host == "localhost" or host.startswith("127.") or host == "::1"
+
+    @property
+    def redacts(self) -> bool:
+        return self.redact if self.redact is not None else not self.loopback
+
+    def price(self) -> tuple[float, float] | None:
+        """(input, output) USD per million tokens for the configured model, or None if unknown.
+        OpenAI's own list prices apply only when the endpoint is OpenAI's."""
+        if self.input_cost_per_mtok is not None and self.output_cost_per_mtok is not None:
+            return self.input_cost_per_mtok, self.output_cost_per_mtok
+        if self.model in self.prices:
+            return self.prices[self.model].input, self.prices[self.model].output
+        if not self.base_url and self.model in OPENAI_PRICES:
+            return OPENAI_PRICES[self.model]
+        return None
 
 
 class Settings(BaseSettings):

@@ -26,6 +26,13 @@ def make_classifier(backend: str, settings: Settings):
     return make(backend, settings)
 
 
+def with_redaction(settings: Settings, redact: bool | None) -> Settings:
+    """`--no-redact` (False) or a forced redaction (True) over the configured default."""
+    if redact is None:
+        return settings
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update={"redact": redact})})
+
+
 @contextmanager
 def named_files() -> Iterator[None]:
     """Around reading or writing files the user named: one that is not there, or is not UTF-8

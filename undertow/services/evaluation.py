@@ -29,8 +29,15 @@ def set_name(path: Path) -> str:
     return f"{kind} {path.stem}"
 
 
-def classify(settings: Settings, inputs: list[Path], *, backend: str = "local", account: str | None = None, on_notice: Notice = quiet) -> ClassifyResult:
-    """Every readable document classified; a bad line or file goes to `on_notice` and is counted."""
+def classify(
+    settings: Settings, inputs: list[Path], *, backend: str = "local", account: str | None = None, on_notice: Notice = quiet,
+    redact: bool | None = None,
+) -> ClassifyResult:
+    """Every readable document classified; a bad line or file goes to `on_notice` and is counted.
+    `redact` False sends text to a remote LLM unredacted."""
+    from undertow.services._shared import with_redaction
+
+    settings = with_redaction(settings, redact)
     from undertow.eval.runner import classify_all
     from undertow.ingest.items import ReadDocument, ReadFailure
     from undertow.ingest.sources import ReadOptions, read_all

@@ -20,6 +20,7 @@ from undertow.cli.feedback_cmd import feedback
 from undertow.cli.ingest_cmd import ingest
 from undertow.cli.nightly_cmd import nightly
 from undertow.cli.reclassify_cmd import reclassify
+from undertow.cli.report_cmd import report
 from undertow.cli.status_cmd import status
 from undertow.cli.train_cmd import train
 
@@ -51,6 +52,7 @@ app.command(name="eval")(eval_command)
 app.command()(feedback)
 app.command()(annotate)
 app.command()(backtest)
+app.command()(report)
 app.command()(demo)
 app.command()(ask)
 app.command()(bench)

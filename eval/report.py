@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 WORST = 25
@@ -52,9 +51,14 @@ def _calibration_lines(calibration: dict) -> list[str]:
 
 
 def write_report(path: Path, report: dict, mistakes: list[dict], dataset: str) -> None:
-    text = markdown(report, mistakes, dataset)
+    """HTML for .html/.htm (tables, a reliability chart, the errors with their evidence marked),
+    Markdown for anything else."""
     if path.suffix.lower() in (".html", ".htm"):
-        text = f"<!doctype html><meta charset='utf-8'><title>Undertow evaluation</title><pre>{html.escape(text)}</pre>"
+        from undertow.eval.html_report import html_report
+
+        text = html_report(report, mistakes, dataset)
+    else:
+        text = markdown(report, mistakes, dataset)
     path.write_text(text, encoding="utf-8")
 
 

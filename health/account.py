@@ -10,9 +10,13 @@ from undertow.health.qualitative import QualRisk
 from undertow.health.scorecard import QuantScore
 
 if TYPE_CHECKING:
+    from undertow.health.attention import Attention
     from undertow.health.review import Trigger
 
-NEW_COLUMNS = ("quant_score", "qual_risk", "health_score", "band", "trend", "health_delta", "signals", "top_evidence", "review", "review_reasons")
+NEW_COLUMNS = (
+    "quant_score", "qual_risk", "health_score", "band", "trend", "health_delta", "signals", "top_evidence", "review", "review_reasons",
+    "days_to_renewal", "arr_at_risk", "priority",
+)
 
 
 @dataclass
@@ -27,6 +31,7 @@ class AccountHealth:
     delta: float | None = None
     previous: dict | None = None  # the last snapshot before this one
     review_triggers: list[Trigger] = field(default_factory=list)
+    attention: Attention | None = None  # ARR, renewal and priority (health/attention.py)
 
     @property
     def account_id(self) -> str:
@@ -47,6 +52,7 @@ class AccountHealth:
     def columns(self) -> dict:
         """The values `annotate` adds to the row, as plain types (lists stay lists)."""
         top = self.qual.top if self.qual.active else None
+        attention = self.attention
         return {
             "quant_score": self.quant.score,
             "qual_risk": round(self.qual.risk, 3),
@@ -58,6 +64,9 @@ class AccountHealth:
             "top_evidence": top.evidence_line() if top else "",
             "review": self.review,
             "review_reasons": list(self.review_reasons),
+            "days_to_renewal": attention.days_to_renewal if attention else None,
+            "arr_at_risk": attention.arr_at_risk if attention else None,
+            "priority": round(attention.priority, 2) if attention else None,
         }
 
     def details(self) -> dict:

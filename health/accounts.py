@@ -8,12 +8,14 @@ file is lost.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from undertow.columns import match_columns
+from undertow.documents import parse_date
 from undertow.errors import InputError
 
 # Canonical column -> (lowest, highest) accepted value; None means unbounded.
@@ -65,6 +67,7 @@ class AccountRow:
     account_id: str
     values: dict[str, float] = field(default_factory=dict)  # valid numbers, by canonical name
     text: dict[str, str] = field(default_factory=dict)  # segment, csm_sentiment, ... by canonical name
+    renewal: dt.date | None = None  # renewal_date read as a date
 
 
 @dataclass
@@ -170,6 +173,12 @@ def _parse_row(path: Path, line: int, raw: dict, account_id: str, columns: dict,
                 problems.append(RowProblem(str(path), line, f"{account_id}: csm_sentiment {text!r} is not green, yellow or red; ignored"))
             else:
                 row.text[name] = sentiment
+        elif name == "renewal_date":
+            row.text[name] = text
+            try:
+                row.renewal = parse_date(text).date()
+            except ValueError:
+                problems.append(RowProblem(str(path), line, f"{account_id}: renewal_date {text!r} is not a date (use YYYY-MM-DD); ignored"))
         else:
             row.text[name] = text
     return row

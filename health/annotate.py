@@ -13,16 +13,16 @@ from undertow.health.account import NEW_COLUMNS, AccountHealth
 from undertow.health.accounts import AccountTable, RowProblem, read_accounts, unknown_account_problems
 from undertow.health.config import HealthConfig
 from undertow.health.history import previous_snapshots
-from undertow.health.portfolio import flags_by_account, score_accounts, snapshot_rows
+from undertow.health.portfolio import attention_order, flags_by_account, score_accounts, snapshot_rows
 from undertow.store.records import RecordStore
 
-OUTPUT_SUFFIXES = (".csv", ".json", ".parquet")
+OUTPUT_SUFFIXES = (".csv", ".json", ".parquet", ".xlsx")
 
 
 @dataclass
 class Annotation:
     table: AccountTable
-    accounts: list[AccountHealth]
+    accounts: list[AccountHealth]  # in order of need of attention (health/attention.py)
     as_of: dt.date
     problems: list[RowProblem] = field(default_factory=list)
 
@@ -41,22 +41,27 @@ def annotate_accounts(
     accounts = score_accounts(table, flags_by_account(records.flags()), as_of, config, previous_snapshots(records, as_of))
     if save:
         records.save_snapshots(snapshot_rows(accounts, as_of))
-    return Annotation(table, accounts, as_of, sorted(problems, key=lambda p: p.line))
+    return Annotation(table, attention_order(accounts), as_of, sorted(problems, key=lambda p: p.line))
 
 
 def check_output_path(path: Path) -> None:
     if str(path) != "-" and path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(f"--out {path}: use a .csv, .json or .parquet file name (or '-' for CSV on stdout)")
+        raise InputError(f"--out {path}: use a .csv, .json, .parquet or .xlsx file name (or '-' for CSV on stdout)")
 
 
 def output_records(annotation: Annotation) -> list[dict]:
-    """The input rows, unchanged, followed by the new columns. Columns of ours that are already
-    in the input (a re-annotated output file) are replaced rather than repeated."""
+    """The input rows, unchanged, followed by the new columns, in order of need of attention.
+    Columns of ours that are already in the input (a re-annotated output file) are replaced
+    rather than repeated."""
     records = []
     for account in annotation.accounts:
         kept = {k: v for k, v in account.row.raw.items() if k not in NEW_COLUMNS}
         records.append(kept | account.columns())
     return records
+
+
+def output_header(annotation: Annotation) -> list[str]:
+    return [h for h in annotation.table.header if h not in NEW_COLUMNS] + list(NEW_COLUMNS)
 
 
 def _flat(record: dict) -> dict:
@@ -75,10 +80,16 @@ def write_output(annotation: Annotation, path: Path, stdout=None) -> None:
     if path.suffix.lower() == ".json":
         atomic_write_text(path, json.dumps(records, ensure_ascii=False, indent=1, default=str) + "\n")
         return
-    header = [h for h in annotation.table.header if h not in NEW_COLUMNS] + list(NEW_COLUMNS)
+    header = output_header(annotation)
+    if path.suffix.lower() == ".xlsx":
+        from undertow.health.workbook import write_workbook
+
+        write_workbook(path, annotation, header, [_flat(r) for r in records])
+        return
     frame = pd.DataFrame([_flat(r) for r in records], columns=header)
-    for column in ("quant_score", "qual_risk", "health_score", "health_delta"):
+    for column in ("quant_score", "qual_risk", "health_score", "health_delta", "arr_at_risk", "priority"):
         frame[column] = frame[column].astype("float64")
+    frame["days_to_renewal"] = frame["days_to_renewal"].astype("Int64")
     if path.suffix.lower() == ".parquet":
         frame["review"] = frame["review"].astype(bool)
         with atomic_path(path) as temp:

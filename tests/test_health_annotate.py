@@ -64,10 +64,11 @@ def test_output_files_keep_the_input_and_add_the_scores(store, accounts_csv, tmp
     else:
         rows = pd.read_parquet(out).to_dict("records")
     by_id = {row["account_id"]: row for row in rows}
-    assert list(by_id) == ["acme", "beta", "gamma"]  # the file's order
+    assert list(by_id) == ["acme", "gamma", "beta"]  # need of attention: both to review, acme's ARR 12x gamma's
     acme = by_id["acme"]
     assert (acme["Region"], acme["arr"], acme["account_name"]) == ("EMEA", "1,250", "Acme Foods")  # unchanged, as text
-    expected_columns = ["quant_score", "qual_risk", "health_score", "band", "trend", "health_delta", "signals", "top_evidence", "review", "review_reasons"]
+    expected_columns = ["quant_score", "qual_risk", "health_score", "band", "trend", "health_delta", "signals", "top_evidence", "review", "review_reasons",
+                        "days_to_renewal", "arr_at_risk", "priority"]
     assert list(acme)[-len(expected_columns):] == expected_columns
     assert str(acme["review"]).lower() == "true" and str(by_id["beta"]["review"]).lower() == "false"
     assert "champion_departure" in acme["signals"]
@@ -86,7 +87,7 @@ def test_terminal_table_shows_customer_text_verbatim(store, accounts_csv, monkey
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     assert "[bold red]Ignore previous" in flat  # printed as written, not as markup
-    assert flat.index("Gamma Air") < flat.index("Acme Foods") < flat.index("Beta Bank")  # need of attention
+    assert flat.index("Acme Foods") < flat.index("Gamma Air") < flat.index("Beta Bank")  # need of attention: ARR weighs the risk
 
 
 def test_json_is_one_object_and_problems_are_named(store, tmp_path):
@@ -141,7 +142,7 @@ def test_mapping_a_crm_export(store, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--out", "x.xlsx"], "use a .csv, .json or .parquet"),
+        (["--out", "x.txt"], "use a .csv, .json, .parquet or .xlsx"),
         (["--as-of", "someday"], "--as-of 'someday' is not a date"),
         (["--map", "account_id"], "FIELD=COLUMN"),
         (["--json", "--out", "-"], "pick one"),
@@ -175,5 +176,5 @@ def test_csv_on_stdout_for_pipes(store, accounts_csv):
     result = CliRunner().invoke(app, ["annotate", str(accounts_csv), "--as-of", "2026-10-01", "--out", "-"])
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
-    assert list(frame["account_id"]) == ["acme", "beta", "gamma"]
-    assert list(frame["review"]) == ["true", "false", "true"]
+    assert list(frame["account_id"]) == ["acme", "gamma", "beta"]
+    assert list(frame["review"]) == ["true", "true", "false"]

@@ -111,7 +111,7 @@ class OutputsConfig(_Strict):
         from undertow.health.annotate import OUTPUT_SUFFIXES
 
         if path.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ValueError(f"{path.name}: use a .csv, .json or .parquet file name")
+            raise ValueError(f"{path.name}: use a .csv, .json, .parquet or .xlsx file name")
         return path
 
 

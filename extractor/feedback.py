@@ -1,59 +1,191 @@
-"""CSM corrections (`undertow feedback`) turned into training examples."""
+"""CSM corrections (`undertow feedback`) turned into training examples, and the fast refit that
+applies them to a model in seconds.
+
+A confirmed signal becomes a positive on its evidence (the flag's quotes, or the sentence the
+current model scores highest when the model had missed it); a rejected one makes the whole
+document a negative for that signal. Signals nobody judged stay unknown.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
+from scipy.optimize import minimize
 
 from undertow.documents import Document
+from undertow.extractor.card import library_versions
 from undertow.extractor.embedding import Embedder
-from undertow.extractor.local import load_local_model
+from undertow.extractor.local import LocalModel, bundled_model_path, load_local_model
 from undertow.extractor.sentences import EmbeddedText, embed_texts
-from undertow.extractor.training import LabelledExample
+from undertow.extractor.training import LabelledExample, command_line, feedback_entry, head_designs
 from undertow.store.records import RecordStore
 
 
-# One correction counts as this many training documents: a CSM who confirms or rejects a flag
-# expects the next model to agree, and among thousands of bundled examples a weight of one is
-# lost. Five moves the model on that text without letting one click outweigh a whole writer.
-FEEDBACK_WEIGHT = 5.0
+def correction_example(doc: Document, verdicts: dict[str, bool], flagged: dict[str, list[str]], best_sentence: Callable[[str], str]) -> LabelledExample:
+    """One document's corrections (signal -> present) as a training example. A confirmed signal's
+    evidence is the quotes of the flag it confirms (`flagged`), else `best_sentence(signal)`."""
+    evidence = {signal: flagged.get(signal) or [best_sentence(signal)] for signal, present in verdicts.items() if present}
+    labelled = doc.model_copy(update={"labels": sorted(evidence), "evidence": evidence, "labelled_signals": None})
+    return LabelledExample(labelled, known_signals=set(verdicts), feedback=True)
+
+
+def best_sentence_under(model: LocalModel, embedded: EmbeddedText) -> Callable[[str], str]:
+    """The sentence `model` scores highest for a signal: the evidence of a flag it missed."""
+
+    def best(signal: str) -> str:
+        if signal not in model.signals:
+            return embedded.sentences[0].text
+        column = model.signals.index(signal)
+        return embedded.sentences[int(np.argmax(model.document_scores(embedded)[0][:, column]))].text
+
+    return best
 
 
 def feedback_examples(records: RecordStore, embedder: Embedder, model_path: Path | None = None) -> list[LabelledExample]:
-    """A confirmed signal becomes a positive on its evidence (the flag's quotes, or the sentence the
-    current model scores highest when the model had missed it); a rejected one makes the whole
-    document a negative for that signal. Signals nobody judged stay unknown."""
+    """Every stored correction, one example per corrected document."""
     by_doc: dict[str, dict[str, bool]] = {}
     for row in records.feedback():
         by_doc.setdefault(row["doc_id"], {})[row["signal"]] = bool(row["present"])
     if not by_doc:
         return []
-    flags = {(f["doc_id"], f["signal"]): f for f in records.flags()}
+    flags = {(f["doc_id"], f["signal"]): [e["quote"] for e in f["evidence"]] for f in records.flags()}
     model = None
     examples = []
     for doc_id, verdicts in by_doc.items():
         stored = records.get_document(doc_id)
         if stored is None:
             continue
-        evidence: dict[str, list[str]] = {}
-        for signal, present in verdicts.items():
-            if not present:
-                continue
-            flag = flags.get((doc_id, signal))
-            if flag:
-                evidence[signal] = [e["quote"] for e in flag["evidence"]]
-            else:
-                model = model or load_local_model(model_path)
-                # The sentence vectors ingestion stored serve unless another embedding model made them.
-                same_space = stored["embed_model"].split("@")[0] == model.embed_model.split("@")[0]
-                emb = EmbeddedText.from_stored(stored) if same_space else embed_texts([stored["text"]], embedder)[0]
-                column = model.signals.index(signal) if signal in model.signals else None
-                best = int(np.argmax(model.document_scores(emb)[0][:, column])) if column is not None else 0
-                evidence[signal] = [emb.sentences[best].text]
-        doc = Document(
-            id=doc_id, account_id=stored["account_id"], text=stored["text"], source=stored["source"],
-            labels=sorted(evidence), evidence=evidence,
-        )
-        examples.append(LabelledExample(doc, known_signals=set(verdicts), weight=FEEDBACK_WEIGHT))
+
+        def best_sentence(signal: str, stored: dict = stored) -> str:
+            nonlocal model
+            model = model or load_local_model(model_path)
+            # The sentence vectors ingestion stored serve unless another embedding model made them.
+            same_space = stored["embed_model"].split("@")[0] == model.embed_model.split("@")[0]
+            emb = EmbeddedText.from_stored(stored) if same_space else embed_texts([stored["text"]], embedder)[0]
+            return best_sentence_under(model, emb)(signal)
+
+        doc = Document(id=doc_id, account_id=stored["account_id"], text=stored["text"], source=stored["source"])
+        flagged = {signal: flags[(doc_id, signal)] for signal in verdicts if (doc_id, signal) in flags}
+        examples.append(correction_example(doc, verdicts, flagged, best_sentence))
     return examples
+
+
+# --- the fast refit ------------------------------------------------------------------------------
+
+
+@dataclass
+class RefitReport:
+    signals: list[str]  # the signals whose heads moved; every other signal is as it was
+    feedback_documents: int
+    base_version: str
+    version: str
+    seconds: float
+
+
+def refit_base(current: LocalModel, kept: Path | None = None) -> LocalModel:
+    """The model trained on data that `current` is, or was refit from: itself, the copy the caller
+    `kept` of it, or the bundled model. Refits always start there, with all corrections."""
+    if current.card.refit_of is None:
+        return current
+    for path in (kept, bundled_model_path()):
+        if path is not None and path.exists():
+            candidate = LocalModel.load(path)
+            if candidate.version == current.card.refit_of:
+                return candidate
+    raise ValueError(
+        f"model {current.version} was refit from {current.card.refit_of}, which is no longer here; run `undertow train` to train from the data again"
+    )
+
+
+def refit_with_feedback(
+    base: LocalModel,
+    examples: list[LabelledExample],
+    embedder: Embedder | None = None,
+    embedded: list[EmbeddedText] | None = None,
+    created_by: str | None = None,
+) -> tuple[LocalModel, RefitReport]:
+    """`base` with CSM corrections applied, in seconds and without the training data.
+
+    For each signal a correction judges, each of its six heads (sentence and document, embedding
+    and n-gram, stacked and plain) moves as retraining with the corrections added would move it,
+    to second order: the corrections' weighted logistic loss (each weighs `feedback_weight`
+    examples, with the head's C and class weights) plus the training objective's curvature at the
+    trained weights, ½ Δwᵀ H Δw with H's diagonal stored at training time (`head_curvature`). A
+    weight the training data holds firmly (a common n-gram, the direction every sentence shares)
+    barely moves; one it says little about moves freely. The change lies in the span of H⁻¹xᵢ of
+    the corrected rows, so one coefficient per row is optimised, not the weights.
+
+    Biases, the combiner and every threshold stay as trained, and a signal no correction judges
+    keeps its heads bit for bit (its scores can move only through the combiner's view of the other
+    signals' best sentences). Refit from the model trained on the data (the bundled one, or a full
+    `undertow train`) with all corrections, so that none is counted twice.
+
+    `embedded` are the examples' texts already embedded; otherwise `embedder` embeds them.
+    """
+    started = time.perf_counter()
+    if not base.curvature:
+        raise ValueError(f"model {base.version} was made before feedback refits existed; run `undertow train` once, then refits work")
+    if embedded is None:
+        if embedder is None:
+            raise ValueError("refit_with_feedback needs the examples' vectors or an embedder")
+        embedded = embed_texts([e.doc.text for e in examples], embedder)
+    examples = [LabelledExample(e.doc, e.known_signals, e.group, feedback=True) for e in examples]
+    judged = {s for e in examples for s in (e.known_signals if e.known_signals is not None else base.signals)}
+    columns = [k for k, signal in enumerate(base.signals) if signal in judged]
+    model = base.copy()
+    if examples and columns:
+        for head, (x, y, mask, weight, c) in head_designs(model, examples, embedded).items():
+            weights, bias = model.head(head)
+            diagonal, class_weights = base.curvature[f"h_{head}"], base.curvature[f"cw_{head}"]
+            for k in columns:
+                rows = mask[:, k]
+                if not rows.any() or not class_weights[:, k].any():
+                    continue
+                cost = c * weight[rows] * class_weights[y[rows, k].astype(int), k]
+                weights[:, k] = _nudge(weights[:, k], float(bias[k]), x[rows], y[rows, k], cost, diagonal[:, k])
+    card = base.card.model_copy(
+        update={
+            "refit_of": base.version,
+            "feedback": feedback_entry(examples),
+            "counts": base.card.counts | {"feedback_documents": len(examples)},
+            "dev_figures": {},  # not measured again: see the base model's card
+            "test_figures": {},
+            "libraries": library_versions(),
+            "created_by": command_line() if created_by is None else created_by,
+        }
+    )
+    model.card = card.model_copy(update={"version": card.identity()})
+    report = RefitReport(
+        signals=[base.signals[k] for k in columns], feedback_documents=len(examples), base_version=base.version,
+        version=model.version, seconds=round(time.perf_counter() - started, 2),
+    )
+    return model, report
+
+
+def _nudge(w0: np.ndarray, bias: float, x, y: np.ndarray, cost: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+    """argmin over w of ½(w − w0)ᵀ diag(h) (w − w0) + Σ costᵢ · logloss(yᵢ, xᵢ·w + bias), found as
+    w = w0 + diag(h)⁻¹ xᵀ a (the representer theorem) by optimising a, one value per row."""
+    inverse = 1.0 / diagonal.astype(np.float64)
+    scaled = x.multiply(inverse).tocsr() if sparse.issparse(x) else x * inverse
+    gram = scaled @ x.T
+    gram = np.asarray(gram.toarray() if sparse.issparse(gram) else gram, dtype=np.float64)
+    start = np.asarray(x @ w0, dtype=np.float64).ravel() + bias
+    y, cost = y.astype(np.float64), cost.astype(np.float64)
+
+    def objective(a: np.ndarray) -> tuple[float, np.ndarray]:
+        shift = gram @ a
+        z = start + shift
+        loss = 0.5 * a @ shift + float(np.sum(cost * (np.logaddexp(0.0, z) - y * z)))
+        return loss, gram @ (a + cost * (_sigmoid(z) - y))
+
+    a = minimize(objective, np.zeros(len(y)), jac=True, method="L-BFGS-B").x
+    return (w0 + np.asarray(scaled.T @ a).ravel()).astype(w0.dtype)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))

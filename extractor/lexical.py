@@ -7,29 +7,43 @@ vocabulary to ship.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-N_FEATURES = 2**18
-# char_wb n-grams never cross a word boundary, so a window's counts are exactly the sum of its
-# sentences' counts: each sentence is hashed once, not three times.
-_VECTORIZER = HashingVectorizer(
-    analyzer="char_wb", ngram_range=(2, 5), n_features=N_FEATURES, alternate_sign=False, norm=None, lowercase=True
-)
+N_FEATURES = 2**18  # the default of TrainingConfig.hashed_features
+NGRAM_RANGE = (2, 5)  # the default of TrainingConfig.ngram_range
 
 
-def _window_operator(lengths: list[int]) -> sparse.csr_matrix:
-    """Block-diagonal matrix that adds each sentence to its neighbours within the same document.
+@lru_cache(maxsize=4)
+def vectorizer(ngram_range: tuple[int, int] = NGRAM_RANGE, n_features: int = N_FEATURES) -> HashingVectorizer:
+    # char_wb n-grams never cross a word boundary, so a window's counts are exactly the sum of its
+    # sentences' counts: each sentence is hashed once, not three times.
+    return HashingVectorizer(
+        analyzer="char_wb", ngram_range=tuple(ngram_range), n_features=n_features, alternate_sign=False, norm=None, lowercase=True
+    )
+
+
+_VECTORIZER = vectorizer()
+
+
+def _window_operator(lengths: list[int], window: int = 1) -> sparse.csr_matrix:
+    """Block-diagonal matrix that adds each sentence to its neighbours (up to `window` away)
+    within the same document.
 
     Built from index arrays, not one small matrix per document: it runs on every ingest batch."""
     n = int(sum(lengths))
     document = np.repeat(np.arange(len(lengths)), lengths)
-    same_document = document[1:] == document[:-1]  # sentence i and i+1 are neighbours
-    before, after = np.flatnonzero(same_document), np.flatnonzero(same_document) + 1
-    rows = np.concatenate([np.arange(n), before, after])
-    cols = np.concatenate([np.arange(n), after, before])
+    before, after = [], []
+    for distance in range(1, window + 1):
+        same_document = document[distance:] == document[:-distance]  # sentence i and i+distance are neighbours
+        before.append(np.flatnonzero(same_document))
+        after.append(before[-1] + distance)
+    rows = np.concatenate([np.arange(n), *before, *after])
+    cols = np.concatenate([np.arange(n), *after, *before])
     return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
 
 
@@ -39,13 +53,15 @@ def _document_operator(lengths: list[int]) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(len(lengths), len(rows)))
 
 
-def counts(documents: list[list[str]]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-    """Raw n-gram counts of each sentence's window (the sentence, the one before, the one after)
-    and of each whole document, from one hashing pass."""
+def counts(
+    documents: list[list[str]], window: int = 1, ngram_range: tuple[int, int] = NGRAM_RANGE, n_features: int = N_FEATURES
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """Raw n-gram counts of each sentence's window (the sentence and its neighbours up to `window`
+    away) and of each whole document, from one hashing pass."""
     flat = [sentence for sentences in documents for sentence in sentences]
-    raw = _VECTORIZER.transform(flat).tocsr().astype(np.float32)
+    raw = vectorizer(tuple(ngram_range), n_features).transform(flat).tocsr().astype(np.float32)
     lengths = [len(s) for s in documents]
-    return (_window_operator(lengths) @ raw).tocsr(), (_document_operator(lengths) @ raw).tocsr()
+    return (_window_operator(lengths, window) @ raw).tocsr(), (_document_operator(lengths) @ raw).tocsr()
 
 
 def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
@@ -59,7 +75,9 @@ def weigh(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return normalize(counts.multiply(idf).tocsr())
 
 
-def features(documents: list[list[str]], idf: np.ndarray, document_idf: np.ndarray | None = None) -> tuple[sparse.csr_matrix, sparse.csr_matrix | None]:
+def features(
+    documents: list[list[str]], idf: np.ndarray, document_idf: np.ndarray, window: int = 1, ngram_range: tuple[int, int] = NGRAM_RANGE
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
     """(one row per sentence window of every document in order, one row per document)."""
-    windows, whole = counts(documents)
-    return weigh(windows, idf), (weigh(whole, document_idf) if document_idf is not None else None)
+    windows, whole = counts(documents, window, ngram_range, len(idf))
+    return weigh(windows, idf), weigh(whole, document_idf)

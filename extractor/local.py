@@ -7,6 +7,9 @@ mean embedding and a document-level lexical head the whole text's n-grams (the g
 a vendor hand-over, that no single sentence carries). Second stage (`stacking`): a logistic
 combiner per signal turns those scores into the document's score; a document carries a signal
 when it passes the signal's calibrated threshold, and its best sentences are the verbatim evidence.
+
+The file carries the model card (extractor/card.py): the settings it was trained with, which
+scoring reads too, and what it was trained and calibrated on.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from undertow.atomic import atomic_open
 from undertow.errors import CorruptFileError
 from undertow.extractor import lexical, plain_heads, stacking
+from undertow.extractor.card import ModelCard, TrainingConfig
 from undertow.extractor.grounding import is_quotable
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
@@ -30,25 +34,25 @@ from undertow.settings import Settings
 
 BUNDLED_MODEL = "model/local.npz"
 MAX_EVIDENCE = 2
-OPTIONAL_ARRAYS = (
-    "lexical_w", "lexical_b", "idf", "doc_w", "doc_b", "doc_lexical_w", "doc_lexical_b", "doc_idf", "combiner_w", "combiner_b",
-    "plain_sw", "plain_sb", "plain_dw", "plain_db",
+# Version 2 files carry the model card; version 1 files (a `meta` dict) still load.
+FILE_FORMAT = 2
+ARRAYS = (
+    "w0", "b0", "lexical_w", "lexical_b", "idf", "doc_w", "doc_b", "doc_lexical_w", "doc_lexical_b", "doc_idf",
+    "combiner_w", "combiner_b", "plain_sw", "plain_sb", "plain_dw", "plain_db",
 )
 
 
-def sentence_features(vectors: np.ndarray, context: str) -> np.ndarray:
-    """Features of each sentence. 'window' adds the mean of its neighbours, so a terse 'ok.' or
-    a pronoun ('she is leaving') is read with what surrounds it."""
-    if context == "none":
-        return vectors
-    if context == "window":
-        padded = np.vstack([np.zeros_like(vectors[:1]), vectors, np.zeros_like(vectors[:1])])
-        neighbours = (padded[:-2] + padded[2:]) / 2.0
-        return np.hstack([vectors, neighbours])
-    if context == "doc":
-        mean = np.broadcast_to(vectors.mean(axis=0, keepdims=True), vectors.shape)
-        return np.hstack([vectors, mean])
-    raise ValueError(f"unknown context mode {context!r}")
+def sentence_features(vectors: np.ndarray, window: int = 1) -> np.ndarray:
+    """Each sentence's vector and the mean of its neighbours up to `window` sentences away (zeros
+    past the document's ends), so a terse 'ok.' or a pronoun ('she is leaving') is read with what
+    surrounds it."""
+    n = len(vectors)
+    padding = np.zeros((window, vectors.shape[1]), dtype=vectors.dtype)
+    padded = np.vstack([padding, vectors, padding])
+    neighbours = np.zeros_like(vectors)
+    for distance in range(1, window + 1):
+        neighbours = neighbours + (padded[window - distance : window - distance + n] + padded[window + distance : window + distance + n])
+    return np.hstack([vectors, neighbours / (2.0 * window)])
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -65,55 +69,67 @@ class DamagedModel(CorruptFileError):
 
 @dataclass
 class LocalModel:
+    """Per signal (columns): the stacked view's four first-stage heads and its combiner, and the
+    plain view. The card holds the settings it was trained with, which scoring reads too."""
+
     signals: list[str]
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
     thresholds: np.ndarray
     embed_model: str
-    context: str = "window"
-    meta: dict = field(default_factory=dict)
-    lexical_weights: np.ndarray | None = None  # (hashed n-grams x signals)
-    lexical_bias: np.ndarray | None = None
-    idf: np.ndarray | None = None
-    doc_weights: np.ndarray | None = None  # (embedding dim x signals), on the mean sentence vector
-    doc_bias: np.ndarray | None = None
-    doc_share: float = 0.2
-    doc_lexical_weights: np.ndarray | None = None  # (hashed n-grams x signals), on the whole text
-    doc_lexical_bias: np.ndarray | None = None
-    doc_idf: np.ndarray | None = None
+    weights: np.ndarray  # (window features x signals): the sentence-window embedding head
+    bias: np.ndarray
+    lexical_weights: np.ndarray  # (hashed n-grams x signals), on the sentence window
+    lexical_bias: np.ndarray
+    idf: np.ndarray
+    doc_weights: np.ndarray  # (embedding dim x signals), on the mean sentence vector
+    doc_bias: np.ndarray
+    doc_lexical_weights: np.ndarray  # (hashed n-grams x signals), on the whole text
+    doc_lexical_bias: np.ndarray
+    doc_idf: np.ndarray
+    # The second stage and the plain view; training sets them once the first stage is fitted.
     combiner_weights: np.ndarray | None = None  # (signals x combiner features)
     combiner_bias: np.ndarray | None = None
     plain: plain_heads.PlainHeads | None = None
-    plain_share: float = 0.5  # weight of the plain view in the document score
+    card: ModelCard = field(default_factory=ModelCard)
+    # How firmly the training data holds each head's weights (`training.head_curvature`): what the
+    # feedback refit needs. Empty in a model from before it existed.
+    curvature: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
-        return self.meta.get("version", "untrained")
+        return self.card.version
 
-    def semantic_scores(self, vectors: np.ndarray) -> np.ndarray:
-        """(sentences x signals) probabilities; a ReLU network whose last layer is per-signal logistic."""
-        hidden = vectors.astype(np.float32)
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            hidden = hidden @ w + b
-            if layer < len(self.weights) - 1:
-                hidden = np.maximum(hidden, 0.0)
-        return _sigmoid(hidden)
+    @property
+    def config(self) -> TrainingConfig:
+        return self.card.config
+
+    def head(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(weights, bias) of one first-stage or plain head, by its array name in the file."""
+        return {
+            "w0": (self.weights, self.bias),
+            "lexical_w": (self.lexical_weights, self.lexical_bias),
+            "doc_w": (self.doc_weights, self.doc_bias),
+            "doc_lexical_w": (self.doc_lexical_weights, self.doc_lexical_bias),
+            "plain_sw": (self.plain.sentence_weights, self.plain.sentence_bias),
+            "plain_dw": (self.plain.document_weights, self.plain.document_bias),
+        }[name]
+
+    def semantic_scores(self, windows: np.ndarray) -> np.ndarray:
+        """(sentences x signals) probabilities of the sentence-window embedding head."""
+        return _sigmoid(windows.astype(np.float32) @ self.weights + self.bias)
 
     def windows(self, embedded: list[EmbeddedText]) -> np.ndarray:
         """Every sentence's features with its neighbours, all documents stacked: both views read them."""
-        return np.vstack([sentence_features(e.vectors, self.context) for e in embedded])
+        return np.vstack([sentence_features(e.vectors, self.config.window) for e in embedded])
 
     def first_stage(self, embedded: list[EmbeddedText], sentence_windows: np.ndarray | None = None) -> stacking.FirstStageScores:
         sentence_semantic = self.semantic_scores(self.windows(embedded) if sentence_windows is None else sentence_windows)
-        windows, whole = lexical.features([[s.text for s in e.sentences] for e in embedded], self.idf, self.doc_idf)
+        windows, whole = lexical.features(
+            [[s.text for s in e.sentences] for e in embedded], self.idf, self.doc_idf, self.config.window, self.config.ngram_range
+        )
         sentence_lexical = _sigmoid(np.asarray(windows @ self.lexical_weights) + self.lexical_bias)
         means = np.array([document_vector(e) for e in embedded])
         document_semantic = _sigmoid(means @ self.doc_weights + self.doc_bias)
-        document_lexical = (
-            _sigmoid(np.asarray(whole @ self.doc_lexical_weights) + self.doc_lexical_bias)
-            if self.doc_lexical_weights is not None
-            else np.full_like(document_semantic, 0.5)
-        )
+        document_lexical = _sigmoid(np.asarray(whole @ self.doc_lexical_weights) + self.doc_lexical_bias)
         return stacking.FirstStageScores(
             sentence_semantic, sentence_lexical, [len(e.sentences) for e in embedded], document_semantic, document_lexical
         )
@@ -126,16 +142,11 @@ class LocalModel:
         windows = self.windows(embedded)
         first = self.first_stage(embedded, windows)
         per_sentence = first.per_document(first.sentence_scores)
-        if self.combiner_weights is not None:
-            per_document = stacking.combined_scores(stacking.document_features(first), self.combiner_weights, self.combiner_bias)
-        else:  # a model trained before the combiner existed: its fixed blend
-            best = np.array([scores.max(axis=0) for scores in per_sentence])
-            per_document = (1 - self.doc_share) * best + self.doc_share * first.document_semantic
-        if self.plain is not None:
-            plain_sentence, plain_document = self.plain.scores(windows, embedded)
-            share = self.plain_share
-            per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
-            per_document = (1 - share) * per_document + share * plain_document
+        per_document = stacking.combined_scores(stacking.document_features(first), self.combiner_weights, self.combiner_bias)
+        plain_sentence, plain_document = self.plain.scores(windows, embedded, self.config.plain_sentence_share)
+        share = self.config.plain_share
+        per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
+        per_document = (1 - share) * per_document + share * plain_document
         return list(zip(per_sentence, per_document))
 
     def document_scores(self, embedded: EmbeddedText) -> tuple[np.ndarray, np.ndarray]:
@@ -168,28 +179,36 @@ class LocalModel:
         return Classification(doc_id=doc_id, flags=flags, confidence=confidence, backend="local", model_version=self.version)
 
     # --- persistence ---------------------------------------------------------------------------
+    def copy(self, as_saved: bool = False) -> "LocalModel":
+        """A copy whose arrays are its own; `as_saved`: rounded to float16 as the file keeps them,
+        so what it scores is what a loaded model scores."""
+        arrays = {name: value.astype(np.float16).astype(np.float32) if as_saved else value.copy() for name, value in self.arrays().items()}
+        return LocalModel(
+            signals=list(self.signals), thresholds=self.thresholds.copy(), embed_model=self.embed_model,
+            weights=arrays["w0"], bias=arrays["b0"], lexical_weights=arrays["lexical_w"], lexical_bias=arrays["lexical_b"],
+            idf=arrays["idf"], doc_weights=arrays["doc_w"], doc_bias=arrays["doc_b"], doc_lexical_weights=arrays["doc_lexical_w"],
+            doc_lexical_bias=arrays["doc_lexical_b"], doc_idf=arrays["doc_idf"], combiner_weights=arrays["combiner_w"],
+            combiner_bias=arrays["combiner_b"], plain=plain_heads.PlainHeads.from_arrays(arrays), card=self.card,
+            curvature=dict(self.curvature),
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "w0": self.weights, "b0": self.bias,
+            "lexical_w": self.lexical_weights, "lexical_b": self.lexical_bias, "idf": self.idf,
+            "doc_w": self.doc_weights, "doc_b": self.doc_bias,
+            "doc_lexical_w": self.doc_lexical_weights, "doc_lexical_b": self.doc_lexical_bias, "doc_idf": self.doc_idf,
+            "combiner_w": self.combiner_weights, "combiner_b": self.combiner_bias,
+        } | self.plain.arrays()
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"w{i}": w for i, w in enumerate(self.weights)} | {f"b{i}": b for i, b in enumerate(self.biases)}
-        if self.lexical_weights is not None:
-            arrays |= {"lexical_w": self.lexical_weights, "lexical_b": self.lexical_bias, "idf": self.idf}
-        if self.doc_weights is not None:
-            arrays |= {"doc_w": self.doc_weights, "doc_b": self.doc_bias}
-        if self.doc_lexical_weights is not None:
-            arrays |= {"doc_lexical_w": self.doc_lexical_weights, "doc_lexical_b": self.doc_lexical_bias, "doc_idf": self.doc_idf}
-        if self.combiner_weights is not None:
-            arrays |= {"combiner_w": self.combiner_weights, "combiner_b": self.combiner_bias}
-        if self.plain is not None:
-            arrays |= self.plain.arrays()
         header = {
+            "format": FILE_FORMAT,
             "signals": self.signals,
             "thresholds": [float(t) for t in self.thresholds],
             "embed_model": self.embed_model,
-            "context": self.context,
-            "layers": len(self.weights),
-            "doc_share": self.doc_share,
-            "plain_share": self.plain_share,
-            "meta": self.meta,
+            "card": self.card.model_dump(mode="json"),
         }
         # float16 halves the file; the scores move by less than 1e-3. Written whole or not at all:
         # a killed `undertow train` must leave the previous model, not a truncated one.
@@ -197,7 +216,7 @@ class LocalModel:
             np.savez_compressed(
                 handle,
                 header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-                **{k: v.astype(np.float16) for k, v in arrays.items()},
+                **{k: v.astype(np.float16) for k, v in (self.arrays() | self.curvature).items()},
             )
 
     @classmethod
@@ -215,31 +234,50 @@ class LocalModel:
     def _read(cls, path: Path) -> "LocalModel":
         with np.load(path) as data:
             header = json.loads(bytes(data["header"]).decode())
-            weights = [data[f"w{i}"].astype(np.float32) for i in range(header["layers"])]
-            biases = [data[f"b{i}"].astype(np.float32) for i in range(header["layers"])]
-            optional = {k: data[k].astype(np.float32) for k in OPTIONAL_ARRAYS if k in data}
+            if header.get("format", 1) > FILE_FORMAT:
+                raise ValueError(f"made by a newer undertow (file format {header['format']})")
+            missing = [k for k in ARRAYS if k not in data]
+            if missing:  # a model from before the combiner or the plain view: nothing scores it now
+                raise ValueError(f"made by an older undertow (no {missing[0]})")
+            arrays = {k: data[k].astype(np.float32) for k in ARRAYS}
+            curvature = {k: data[k].astype(np.float32) for k in data.files if k.startswith(("h_", "cw_"))}
+        card = ModelCard.model_validate(header["card"]) if "card" in header else _card_of_first_format(header)
         return cls(
             signals=header["signals"],
-            weights=weights,
-            biases=biases,
             thresholds=np.asarray(header["thresholds"], dtype=np.float32),
             embed_model=header["embed_model"],
-            context=header["context"],
-            meta=header["meta"],
-            lexical_weights=optional.get("lexical_w"),
-            lexical_bias=optional.get("lexical_b"),
-            idf=optional.get("idf"),
-            doc_weights=optional.get("doc_w"),
-            doc_bias=optional.get("doc_b"),
-            doc_share=header.get("doc_share", 0.2),
-            doc_lexical_weights=optional.get("doc_lexical_w"),
-            doc_lexical_bias=optional.get("doc_lexical_b"),
-            doc_idf=optional.get("doc_idf"),
-            combiner_weights=optional.get("combiner_w"),
-            combiner_bias=optional.get("combiner_b"),
-            plain=plain_heads.PlainHeads.from_arrays(optional),
-            plain_share=header.get("plain_share", 0.5),
+            weights=arrays["w0"],
+            bias=arrays["b0"],
+            lexical_weights=arrays["lexical_w"],
+            lexical_bias=arrays["lexical_b"],
+            idf=arrays["idf"],
+            doc_weights=arrays["doc_w"],
+            doc_bias=arrays["doc_b"],
+            doc_lexical_weights=arrays["doc_lexical_w"],
+            doc_lexical_bias=arrays["doc_lexical_b"],
+            doc_idf=arrays["doc_idf"],
+            combiner_weights=arrays["combiner_w"],
+            combiner_bias=arrays["combiner_b"],
+            plain=plain_heads.PlainHeads.from_arrays(arrays),
+            card=card,
+            curvature=curvature,
         )
+
+
+def _card_of_first_format(header: dict) -> ModelCard:
+    """A file written before the card existed (a `meta` dict): its version, and the settings all
+    such models were trained with. Older shapes (several layers, other context modes) are refused:
+    the code that scored them is gone."""
+    if header.get("layers", 1) != 1 or header.get("context", "window") != "window":
+        raise ValueError(f"made by an older undertow ({header.get('layers')} layers, context {header.get('context')!r})")
+    meta = header.get("meta", {})
+    return ModelCard(
+        version=meta.get("version", "untrained"),
+        config=TrainingConfig(plain_share=header.get("plain_share", 0.5)),
+        signals=header["signals"],
+        embed_model=header["embed_model"],
+        counts={k: v for k, v in meta.items() if isinstance(v, int) and k.endswith("_documents")},
+    )
 
 
 def _calibrated(score: float, threshold: float) -> float:

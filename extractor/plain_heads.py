@@ -16,10 +16,6 @@ import numpy as np
 
 from undertow.extractor.sentences import EmbeddedText, document_vector
 
-# A sentence that says it outright decides more than the document's overall drift.
-SENTENCE_SHARE = 0.7
-REGULARISATION = 1.0
-
 
 def document_features(embedded: list[EmbeddedText]) -> np.ndarray:
     """(documents x 2*dim): each document's vector (normalised mean) and the element-wise max of its sentence vectors."""
@@ -37,20 +33,19 @@ class PlainHeads:
     document_weights: np.ndarray  # (2*dim x signals)
     document_bias: np.ndarray  # (signals,)
 
-    def scores(self, windows: np.ndarray, embedded: list[EmbeddedText]) -> tuple[list[np.ndarray], np.ndarray]:
+    def scores(self, windows: np.ndarray, embedded: list[EmbeddedText], sentence_share: float) -> tuple[list[np.ndarray], np.ndarray]:
         """(per-document sentence scores, document scores) from the stacked sentence-window
-        features of all documents; sentences x signals and documents x signals."""
+        features of all documents; sentences x signals and documents x signals. A document's score
+        is its best sentence's, `sentence_share` of it, and the document head's for the rest."""
         sentence = _sigmoid(windows @ self.sentence_weights + self.sentence_bias)
         per_sentence = np.split(sentence, np.cumsum([len(e.sentences) for e in embedded])[:-1])
         document = _sigmoid(document_features(embedded) @ self.document_weights + self.document_bias)
         best = np.array([s.max(axis=0) for s in per_sentence])
-        return per_sentence, SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * document
+        return per_sentence, sentence_share * best + (1 - sentence_share) * document
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"plain_sw": self.sentence_weights, "plain_sb": self.sentence_bias, "plain_dw": self.document_weights, "plain_db": self.document_bias}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "PlainHeads | None":
-        if "plain_sw" not in arrays:
-            return None
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "PlainHeads":
         return cls(arrays["plain_sw"], arrays["plain_sb"], arrays["plain_dw"], arrays["plain_db"])

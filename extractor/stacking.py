@@ -69,17 +69,19 @@ def document_features(scores: FirstStageScores) -> np.ndarray:
     return np.array(rows, dtype=np.float32)
 
 
-def fit_combiner(features: np.ndarray, targets: np.ndarray, known: np.ndarray, regularisation: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def fit_combiner(
+    features: np.ndarray, targets: np.ndarray, known: np.ndarray, regularisation: float, max_iter: int = 2000
+) -> tuple[np.ndarray, np.ndarray]:
     """Per signal, logistic weights over its features, from documents whose label is known.
 
-    Strong regularisation: the inputs are a handful of correlated scores and the combiner should
-    stay a gentle re-weighting, not a second model that can overfit."""
+    Strong regularisation (`TrainingConfig.combiner_c`): the inputs are a handful of correlated
+    scores and the combiner should stay a gentle re-weighting, not a second model that can overfit."""
     n_signals, n_features = features.shape[1], features.shape[2]
     weights = np.zeros((n_signals, n_features), dtype=np.float32)
     bias = np.zeros(n_signals, dtype=np.float32)
     for k in range(n_signals):
         rows = known[:, k]
-        combiner = LogisticRegression(C=regularisation, max_iter=2000)
+        combiner = LogisticRegression(C=regularisation, max_iter=max_iter)
         combiner.fit(features[rows, k, :], targets[rows, k])
         weights[k], bias[k] = combiner.coef_[0], combiner.intercept_[0]
     return weights, bias

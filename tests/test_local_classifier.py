@@ -104,7 +104,8 @@ def test_training_is_reproducible(security_home, tmp_path):
     second = _train_small(["--out", str(tmp_path / "b.npz")])
     assert first["version"] == second["version"]
     a, b = LocalModel.load(tmp_path / "a.npz"), LocalModel.load(tmp_path / "b.npz")
-    assert np.array_equal(a.weights[0], b.weights[0]) and np.array_equal(a.thresholds, b.thresholds)
+    assert np.array_equal(a.weights, b.weights) and np.array_equal(a.thresholds, b.thresholds)
+    assert a.card == b.card
 
 
 def test_unknown_labels_in_training_data_name_the_fix(home, tmp_path):

@@ -11,23 +11,33 @@ from undertow.extractor import stacking
 from undertow.extractor.training import LabelledExample, _logistic, writer_folds
 
 
-def _examples(ids: list[str]) -> list[LabelledExample]:
-    return [LabelledExample(Document(id=i, account_id="a", text="x")) for i in ids]
+def _examples(ids: list[str], groups: list[str | None] | None = None, account: str = "a") -> list[LabelledExample]:
+    groups = groups or [None] * len(ids)
+    return [LabelledExample(Document(id=i, account_id=account, text="x"), group=g) for i, g in zip(ids, groups)]
 
 
-def test_writer_folds_keep_each_batch_of_writing_in_one_fold():
+def test_writer_folds_keep_each_group_in_one_fold_whatever_the_ids_say():
     batches = ["tr-de", "tr-xde", "tr-en", "tr-yen", "tr-fr", "tr-xfr", "tr-nl", "tr-pt"]
-    ids = [f"{batch}-{n:04d}" for batch in batches for n in range(1, 11)]
-    folds = writer_folds(_examples(ids))
+    ids = [f"doc-{b}{n:04d}" for b in range(len(batches)) for n in range(1, 11)]  # the ids name no batch
+    groups = [batches[b] for b in range(len(batches)) for _ in range(1, 11)]
+    folds = writer_folds(_examples(ids, groups), 5)
     for batch in batches:
-        assert len({f for i, f in zip(ids, folds) if i.startswith(batch + "-")}) == 1, batch
+        assert len({f for g, f in zip(groups, folds) if g == batch}) == 1, batch
     assert set(folds) == {0, 1, 2, 3, 4}
     # the same data in another order gets the same folds
-    assert dict(zip(ids, folds)) == dict(zip(ids[::-1], writer_folds(_examples(ids[::-1]))))
+    assert dict(zip(ids, folds)) == dict(zip(ids[::-1], writer_folds(_examples(ids[::-1], groups[::-1]), 5)))
 
 
-def test_writer_folds_fall_back_to_positions_when_there_are_too_few_batches():
-    folds = writer_folds(_examples([f"d-{n}" for n in range(12)]))
+def test_documents_without_a_group_are_grouped_by_account():
+    ids = [f"d-{n}" for n in range(12)]
+    examples = [LabelledExample(Document(id=i, account_id=f"acct{n % 6}", text="x")) for n, i in enumerate(ids)]
+    folds = writer_folds(examples, 5)
+    for n in range(6):
+        assert len({f for m, f in enumerate(folds) if m % 6 == n}) == 1
+
+
+def test_writer_folds_fall_back_to_positions_when_there_are_too_few_groups():
+    folds = writer_folds(_examples([f"d-{n}" for n in range(12)]), 5)
     assert list(folds) == [n % 5 for n in range(12)]
 
 

@@ -57,6 +57,12 @@ class TrainingConfig(BaseModel):
     # are the development scores rounded to this many decimals, and ties go to the higher one.
     false_alarm_penalty: float = Field(2.0, ge=0)
     threshold_decimals: int = Field(4, ge=1, le=8)
+    # How text is cut into sentences (undertow/segment.py): the heads learn on those units, so a
+    # model made with another splitter is another model, and its version must say so.
+    sentence_splitter: str = "sentencex+repairs/1"
+    # Confidence: per signal, an isotonic map from the document score to the rate at which the
+    # signal was really there, fitted on the development sets (extractor/calibration.py).
+    confidence: str = "isotonic-on-dev/1"
 
     @model_validator(mode="after")
     def _check(self) -> "TrainingConfig":

@@ -22,14 +22,15 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-
-from undertow.atomic import atomic_open
-from undertow.errors import CorruptFileError
 from undertow.extractor import lexical, plain_heads, stacking
+from undertow.extractor.calibration import apply_map
 from undertow.extractor.card import ModelCard, TrainingConfig
 from undertow.extractor.grounding import is_quotable
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
+
+from undertow.atomic import atomic_open
+from undertow.errors import CorruptFileError
 from undertow.settings import Settings
 
 BUNDLED_MODEL = "model/local.npz"
@@ -93,6 +94,10 @@ class LocalModel:
     # How firmly the training data holds each head's weights (`training.head_curvature`): what the
     # feedback refit needs. Empty in a model from before it existed.
     curvature: dict[str, np.ndarray] = field(default_factory=dict)
+    # Per signal, [score knots, probability knots]: what a raw score means as a probability,
+    # fitted on the development sets (extractor/calibration.py). Empty in older model files,
+    # which keep the threshold-anchored mapping of `_calibrated`.
+    confidence_maps: dict[str, list[list[float]]] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -174,9 +179,16 @@ class LocalModel:
                 Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
                 for i in chosen
             ]
-            flags.append(SignalFlag(signal=signal, confidence=_calibrated(doc_scores[k], self.thresholds[k]), evidence=evidence))
-        confidence = {signal: _calibrated(doc_scores[k], self.thresholds[k]) for k, signal in enumerate(self.signals)}
+            flags.append(SignalFlag(signal=signal, confidence=self.confidence(k, doc_scores[k]), evidence=evidence))
+        confidence = {signal: self.confidence(k, doc_scores[k]) for k, signal in enumerate(self.signals)}
         return Classification(doc_id=doc_id, flags=flags, confidence=confidence, backend="local", model_version=self.version)
+
+    def confidence(self, k: int, score: float) -> float:
+        """How often a document scored like this really carries signal `k` (see confidence_maps)."""
+        knots = self.confidence_maps.get(self.signals[k])
+        if knots is None:
+            return _calibrated(score, self.thresholds[k])
+        return round(float(apply_map(float(score), (np.asarray(knots[0]), np.asarray(knots[1])))), 4)
 
     # --- persistence ---------------------------------------------------------------------------
     def copy(self, as_saved: bool = False) -> "LocalModel":
@@ -189,7 +201,7 @@ class LocalModel:
             idf=arrays["idf"], doc_weights=arrays["doc_w"], doc_bias=arrays["doc_b"], doc_lexical_weights=arrays["doc_lexical_w"],
             doc_lexical_bias=arrays["doc_lexical_b"], doc_idf=arrays["doc_idf"], combiner_weights=arrays["combiner_w"],
             combiner_bias=arrays["combiner_b"], plain=plain_heads.PlainHeads.from_arrays(arrays), card=self.card,
-            curvature=dict(self.curvature),
+            curvature=dict(self.curvature), confidence_maps=dict(self.confidence_maps),
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -209,6 +221,7 @@ class LocalModel:
             "thresholds": [float(t) for t in self.thresholds],
             "embed_model": self.embed_model,
             "card": self.card.model_dump(mode="json"),
+            "confidence_maps": self.confidence_maps,
         }
         # float16 halves the file; the scores move by less than 1e-3. Written whole or not at all:
         # a killed `undertow train` must leave the previous model, not a truncated one.
@@ -260,6 +273,7 @@ class LocalModel:
             combiner_bias=arrays["combiner_b"],
             plain=plain_heads.PlainHeads.from_arrays(arrays),
             card=card,
+            confidence_maps=header.get("confidence_maps", {}),
             curvature=curvature,
         )
 

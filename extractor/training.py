@@ -22,13 +22,23 @@ import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
-
-from undertow.documents import Document
 from undertow.extractor import lexical, plain_heads, stacking
-from undertow.extractor.card import DataFile, Figures, ModelCard, TrainingConfig, display_path, documents_digest, file_digest, library_versions
+from undertow.extractor.calibration import fit_map
+from undertow.extractor.card import (
+    DataFile,
+    Figures,
+    ModelCard,
+    TrainingConfig,
+    display_path,
+    documents_digest,
+    file_digest,
+    library_versions,
+)
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
 from undertow.extractor.sentences import EmbeddedText, document_vector, embed_texts
+
+from undertow.documents import Document
 
 # Two worker processes with one BLAS thread each use both cores of a small machine; the model is
 # the same whatever the number, so it is not a training setting.
@@ -380,6 +390,19 @@ def calibrate_thresholds(model: LocalModel, docs: list[Document], embedded: list
     return thresholds
 
 
+def fit_confidence_maps(model: LocalModel, docs: list[Document], embedded: list[EmbeddedText]) -> dict[str, list[list[float]]]:
+    """Per signal, the isotonic map from the document score to how often the signal was there, on
+    the development documents whose annotator judged it (the model scores as its file will)."""
+    doc_scores = np.array([scored[1] for scored in model.scores(embedded)])
+    maps: dict[str, list[list[float]]] = {}
+    for j, signal in enumerate(model.signals):
+        judged = np.array([d.judges(signal) for d in docs])
+        present = np.array([signal in (d.labels or []) for d in docs])[judged]
+        x, y = fit_map(doc_scores[judged, j], present)
+        maps[signal] = [[round(float(v), 5) for v in x], [round(float(v), 5) for v in y]]
+    return maps
+
+
 def figures(model: LocalModel, docs: list[Document], embedded: list[EmbeddedText]) -> Figures:
     """What `undertow eval` would report for these documents, from vectors already computed."""
     from undertow.eval.metrics import Prediction, score
@@ -438,7 +461,9 @@ def train_model(
     dev_docs = [doc for s in dev_sets for doc in s.docs]
     dev_embedded = embed_texts([d.text for d in dev_docs], embedder)
     thresholds = calibrate_thresholds(model, dev_docs, dev_embedded)
-    dev_figures, start, saved = {}, 0, model.copy(as_saved=True)
+    saved = model.copy(as_saved=True)
+    model.confidence_maps = fit_confidence_maps(saved, dev_docs, dev_embedded)
+    dev_figures, start = {}, 0
     for s in dev_sets:
         dev_figures[s.path] = figures(saved, s.docs, dev_embedded[start : start + len(s.examples)])
         start += len(s.examples)

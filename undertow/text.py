@@ -3,58 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from undertow.segment import Sentence
+from undertow.segment import split_sentences as segment_sentences
+
+__all__ = ["LANGUAGES", "Sentence", "detect_language", "split_sentences"]
 
 LANGUAGES = ("en", "it", "de", "pt", "nl", "fr", "es")
 
 
-@dataclass(frozen=True)
-class Sentence:
-    start: int
-    end: int
-    text: str
-
-
-# A sentence ends at . ! ? (or their runs) followed by space and an upper-case/quote/digit start,
-# or at a line break. Bullets and quoted-reply markers are separate lines in real notes.
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[¿¡]?[A-ZÀ-ÖØ-Þ0-9])|\n+")
-_ABBREVIATIONS = re.compile(
-    r"(?:\b(?:e\.g|i\.e|etc|vs|approx|Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Sig|Dott|Hr|Fr|bzw|z\.B|ca|Nr|no|p\.ex|ex|St)\.)$",
-    re.IGNORECASE,
-)
-_MIN_SENTENCE_CHARS = 2
-_MAX_SENTENCE_CHARS = 600
-
-
-def split_sentences(text: str) -> list[Sentence]:
-    """Split into sentences, keeping exact offsets into `text`."""
-    sentences: list[Sentence] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        if match.group(0).strip() == "" and "\n" not in match.group(0) and _ABBREVIATIONS.search(text[start : match.start()]):
-            continue
-        _append(sentences, text, start, match.start())
-        start = match.end()
-    _append(sentences, text, start, len(text))
-    return sentences
-
-
-def _append(sentences: list[Sentence], text: str, start: int, end: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end - start < _MIN_SENTENCE_CHARS:
-        return
-    # Very long runs without punctuation (pasted logs) are cut so one vector never has to
-    # summarise a whole page.
-    while end - start > _MAX_SENTENCE_CHARS:
-        cut = text.rfind(" ", start, start + _MAX_SENTENCE_CHARS)
-        cut = cut if cut > start else start + _MAX_SENTENCE_CHARS
-        sentences.append(Sentence(start, cut, text[start:cut]))
-        start = cut + 1
-    sentences.append(Sentence(start, end, text[start:end]))
+def split_sentences(text: str, language: str | None = None) -> list[Sentence]:
+    """Sentences with exact offsets into `text`, split the way `language` writes (detected when not given)."""
+    return segment_sentences(text, language or detect_language(text) or "en")
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,15 @@ def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
         out_console.print(f"  {key.replace('_', ' '):<18} {report[key]}")
     out_console.print(f"  {'embedding model':<18} {', '.join(report['embedding_models']) or '-'}")
     out_console.print(f"  {'classifier':<18} {report['classifier']}")
+    model = report["model"]
+    if model["version"] is None:
+        out_console.print(f"  {'model':<18} {model['error']}")
+    else:
+        out_console.print(f"  {'model':<18} {model['version']} (made by: {model['created_by'] or '-'}; refit of: {model['refit_of'] or '-'})")
+        for name, f in model["dev_figures"].items():
+            of = "" if model["dev_figures_of"] == model["version"] else f" [of {model['dev_figures_of']}]"
+            out_console.print(f"  {'dev figures':<18} {name}{of}: F1 {f['macro_f1']:.3f}, quiet FA {f['quiet_false_alarm_rate']:.3f}, "
+                              f"evidence {f['evidence_hit_rate']:.3f}, {f['documents']} docs")
     out_console.print(f"  {'llm':<18} {report['llm']}")
     if report["last_runs"]:
         table = Table("run", "kind", "status", "started", "read", "new", "upd", "skip", "fail", "s", title="last runs")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from undertow.cli.common import HomeOption, JsonOption, err_console, print_json, settings_for
+from undertow.errors import InputError
 from undertow.services.training import train as run_train
 
 
@@ -19,13 +20,26 @@ def train(
     out: Annotated[Path | None, typer.Option(help="Where to write the model (default: HOME/models/local.npz).")] = None,
     no_bundled: Annotated[bool, typer.Option("--no-bundled", help="Train only on --data, not on the standard training sets.")] = False,
     no_feedback: Annotated[bool, typer.Option("--no-feedback", help="Ignore CSM feedback stored in the home folder.")] = False,
+    feedback_only: Annotated[
+        bool, typer.Option("--feedback-only", help="Apply the stored CSM feedback to the last model trained on the data (seconds); no retraining.")
+    ] = False,
+    full: Annotated[bool, typer.Option("--full", help="Retrain from the data even when only feedback changed since the model was trained.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Train the offline classifier on the bundled set, your own labelled data and CSM feedback."""
-    result = run_train(settings_for(home), data=data, dev=dev, out=out, bundled=not no_bundled, feedback=not no_feedback, on_notice=err_console.print)
+    """Train the offline classifier on the bundled set, your own labelled data and CSM feedback.
+
+    When only feedback changed since the model was trained, the feedback is applied to it in seconds."""
+    if feedback_only and full:
+        raise InputError("choose one of --feedback-only and --full")
+    mode = "refit" if feedback_only else "full" if full else "auto"
+    result = run_train(settings_for(home), data=data, dev=dev, out=out, bundled=not no_bundled, feedback=not no_feedback, mode=mode, on_notice=err_console.print)
     report = result.report
     if as_json:
-        print_json({**report.__dict__, "path": str(result.path)})
+        print_json({**report.__dict__, "kind": result.kind, "total_seconds": result.seconds, "path": str(result.path)})
+    elif result.kind == "refit":
+        moved = ", ".join(report.signals) or "none"
+        err_console.print(f"feedback refit of {report.base_version}: model {report.version} -> {result.path} in {result.seconds}s "
+                          f"({report.feedback_documents} corrected documents; signals moved: {moved}; thresholds unchanged)")
     else:
-        err_console.print(f"model {report.version} -> {result.path} ({report.seconds}s); thresholds {report.thresholds}")
+        err_console.print(f"full training: model {report.version} -> {result.path} in {result.seconds}s; thresholds {report.thresholds}")

@@ -218,12 +218,10 @@ def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR)
             seen.add(key)
             labels, evidence = merge(doc, a[doc["id"]], b[doc["id"]], settled.get(doc["id"]))
             vendor = str(b[doc["id"]].get("vendor") or "").strip().lower()  # reading B names the vendor
-            merged.append(to_document(doc, labels, evidence) | {"vendor": vendor})
+            merged.append(to_document(doc, labels, evidence) | {"vendor": vendor, "group": batch})
             provenance.append(doc | {"vendor": merged[-1]["vendor"]})
     split_of = assign_splits(merged, read_placed(out_dir / "provenance.tsv"))
-    out = {split: [] for split in SPLIT_SHARES}
-    for doc in merged:
-        out[split_of[doc["id"]]].append(doc)
+    out = split_rows(merged, split_of)
     for split, rows in out.items():
         (out_dir / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     with open(out_dir / "provenance.tsv", "w", encoding="utf-8", newline="") as handle:
@@ -233,6 +231,17 @@ def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR)
             writer.writerow([split_of[doc["id"]] if f == "split" else str(doc.get(f, "")).replace("\t", " ") for f in PROVENANCE_FIELDS])
     summary = {split: _summary(rows, signals) for split, rows in out.items()}
     return {"agreement": report, "splits": summary}
+
+
+def split_rows(merged: list[dict], split_of: dict[str, str]) -> dict[str, list[dict]]:
+    """split -> its rows. A training row keeps its `group` (the batch it was gathered in: training
+    keeps a group in one fold, docs/formats.md); development and test rows are scored, not
+    folded, so they go without it and their files (and digests) stay as they were."""
+    out: dict[str, list[dict]] = {split: [] for split in SPLIT_SHARES}
+    for doc in merged:
+        split = split_of[doc["id"]]
+        out[split].append(doc if split == "train" else {k: v for k, v in doc.items() if k != "group"})
+    return out
 
 
 def _summary(rows: list[dict], signals: list[str]) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from undertow.eval.datasets import load_documents, real_path
-from undertow.eval.real_corpus import agreement, assign_splits, build, merge, source_groups
+from undertow.eval.real_corpus import agreement, assign_splits, build, merge, source_groups, split_rows
 
 SIGNALS = ["champion_departure", "churn_intent", "competitor_mention"]
 
@@ -83,6 +83,7 @@ def test_build_writes_contract_valid_splits_and_provenance(tmp_path):
     assert sum(s["documents"] for s in report["splits"].values()) == 30
     for split in ("train", "dev", "test"):
         load_documents(tmp_path / f"{split}.jsonl", labelled=True)
+    assert {json.loads(line)["group"] for line in (tmp_path / "train.jsonl").read_text().splitlines()} == {"rx"}
     provenance = (tmp_path / "provenance.tsv").read_text().splitlines()
     assert len(provenance) == 31 and provenance[0].startswith("id\tsplit\tfamily")
 
@@ -107,3 +108,10 @@ def test_families_placed_by_an_earlier_build_never_move_when_the_corpus_grows():
     for doc in grown:
         families.setdefault(doc["family"], set()).add(grown_split[doc["id"]])
     assert all(len(s) == 1 for s in families.values())
+
+
+def test_training_rows_keep_their_batch_as_group_and_scored_rows_go_without():
+    merged = [{"id": f"rx-{i}", "text": "t", "group": "rx"} for i in range(3)]
+    out = split_rows(merged, {"rx-0": "train", "rx-1": "dev", "rx-2": "test"})
+    assert out["train"] == [merged[0]]
+    assert out["dev"] == [{"id": "rx-1", "text": "t"}] and out["test"] == [{"id": "rx-2", "text": "t"}]

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from unittest import mock
@@ -142,23 +142,11 @@ class Ran:
         return next((line for line in self.lines if line.startswith("warning")), "")
 
 
-def set_environment(values: dict[str, str | None]) -> None:
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str | None]) -> Iterator[None]:
-    """The variables set (None: unset) for the block, and as they were afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    set_environment(values)
-    try:
-        yield
-    finally:
-        set_environment(saved)
+def environment(values: dict[str, str | None]):
+    """The variables set (None: unset) for the block, as the user's shell would have them, and
+    the process's own environment back afterwards."""
+    merged = {name: value for name, value in {**os.environ, **values}.items() if value is not None}
+    return mock.patch.dict(os.environ, merged, clear=True)
 
 
 def cli_env(work: Path, env: dict[str, str] | None) -> dict[str, str | None]:

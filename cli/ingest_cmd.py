@@ -43,7 +43,7 @@ def ingest(
             f"duplicates {summary.duplicates}, failed {summary.failed}, warnings {summary.warnings}, "
             f"flagged {summary.flagged} in {summary.seconds:.1f}s"
             + (f"; bad input quarantined in {result.quarantine}" if summary.failed else ""),
-            highlight=False,
+            highlight=False, soft_wrap=True,  # one line, for the log a cron job keeps
         )
     if result.classifier_note:
         err_console.print(result.classifier_note, highlight=False)

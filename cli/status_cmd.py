@@ -27,7 +27,7 @@ def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
         for name, f in model["dev_figures"].items():
             of = "" if model["dev_figures_of"] == model["version"] else f" [of {model['dev_figures_of']}]"
             out_console.print(f"  {'dev figures':<18} {name}{of}: F1 {f['macro_f1']:.3f}, quiet FA {f['quiet_false_alarm_rate']:.3f}, "
-                              f"evidence {f['evidence_hit_rate']:.3f}, {f['documents']} docs")
+                              f"evidence {f['evidence_hit_rate']:.3f}, {f['documents']} docs", soft_wrap=True)
     out_console.print(f"  {'llm':<18} {report['llm']}")
     if report["last_runs"]:
         table = Table("run", "kind", "status", "started", "read", "new", "upd", "skip", "fail", "s", title="last runs")

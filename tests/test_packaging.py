@@ -23,11 +23,13 @@ def test_wheel_installs_only_the_undertow_package(tmp_path):
         capture_output=True, text=True, timeout=300,
     )
     assert build.returncode == 0, build.stderr
+    # Packaging is clean: setuptools warns about nothing (deprecated fields, undeclared packages).
+    assert "Warning" not in build.stderr and "!!" not in build.stderr, build.stderr
     (wheel,) = (tmp_path / "dist").glob("undertow-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
     assert "undertow" in top_level and all(n == "undertow" or n.endswith(".dist-info") for n in top_level)
-    for subpackage in ("extractor", "prompts", "store", "cli", "eval", "ingest", "health", "ask", "demo"):
+    for subpackage in ("extractor", "prompts", "store", "cli", "eval", "ingest", "health", "ask", "demo", "services", "nightly"):
         assert f"undertow/{subpackage}/__init__.py" in names
     for data in ("undertow/prompts/signals.yaml", "undertow/extractor/model/local.npz", "undertow/eval/data/dev.jsonl"):
         assert data in names, f"{data} must ship in the wheel"

@@ -11,6 +11,7 @@ import datetime as dt
 from undertow.ask.discrepancies import find_discrepancies, scored_triggers
 from undertow.ask.models import AccountInfo, Brief
 from undertow.ask.playbook import Playbook
+from undertow.ask.question import answer_question, unanswered
 from undertow.ask.resolve import Resolved
 from undertow.ask.retrieve import recent_flagged, search_documents, signal_documents
 from undertow.ask.scores import account_scores
@@ -83,8 +84,10 @@ def build_brief(
         brief.notes.append(NO_SCORES)
     if not documents:
         brief.notes.append("no documents for this account in the window" if since else "no documents for this account yet")
+    label = resolved.account.account_name or account_id
     if question and documents:
-        pinned = signal_documents(signals, playbook.asked_about(question))[:k]
+        asked = playbook.asked_about(question)
+        pinned = signal_documents(signals, asked)[:k]
         hits = search_documents(home, question, account_id, since, as_of, k)
         if not hits:
             brief.notes.append(
@@ -92,6 +95,9 @@ def build_brief(
             )
         seen = {d.doc_id for d in pinned}
         brief.relevant_documents = (pinned + [d for d in hits if d.doc_id not in seen])[:k]
+        brief.answer = answer_question(label, question, asked, signals, documents, hits)
     else:
+        if question:
+            brief.answer = unanswered(label, question)
         brief.relevant_documents = recent_flagged(flags, k)
     return brief

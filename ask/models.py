@@ -4,6 +4,7 @@ terminal and plain-text views render. Dates are days; customer words are kept ve
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -86,6 +87,25 @@ class RelevantDocument(BaseModel):
     snippet: str = ""
 
 
+class Person(BaseModel):
+    name: str
+    role: str  # "author (email)", "named in champion departure evidence"
+    doc_id: str
+    date: dt.date | None = None
+    quote: str = ""  # the evidence that names them, verbatim; empty for an author
+
+
+class Answer(BaseModel):
+    """What the question asks, answered from the notes before anything else (ask/question.py)."""
+
+    kind: Literal["signal", "people", "passages", "unanswered"]
+    summary: str  # one sentence; for "unanswered", "The notes of ACCOUNT do not say whether ..."
+    signals: list[str] = Field(default_factory=list)  # the signals the evidence shows
+    evidence: list[Quote] = Field(default_factory=list)  # most recent first, then strongest
+    people: list[Person] = Field(default_factory=list)  # evidence names first, then authors, newest first
+    passages: list[RelevantDocument] = Field(default_factory=list)  # best-matching sentences, closest first
+
+
 class Citation(BaseModel):
     doc_id: str
     date: dt.date | None = None
@@ -112,6 +132,7 @@ class Narrative(BaseModel):
 class Brief(BaseModel):
     account: AccountInfo
     question: str | None = None
+    answer: Answer | None = None  # None without a question
     as_of: dt.date
     since: dt.date | None = None
     scores: Scores | None = None

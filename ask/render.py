@@ -93,6 +93,24 @@ def _signals(brief: Brief) -> Section:
     return section
 
 
+def _answer(brief: Brief) -> Section | None:
+    """The question answered from the notes, before the scores: what was asked comes first."""
+    answer = brief.answer
+    if answer is None:
+        return None
+    section = Section("Answer from the notes")
+    section.add((answer.summary, "bold" if answer.kind != "unanswered" else "yellow"))
+    for person in answer.people:
+        section.add("\u2022 ", (person.name, "bold"), f"  {person.role}", (f"  {person.doc_id}, {_day(person.date)}", "dim"))
+    for doc in answer.passages:
+        section.add("  \u201c", (doc.snippet, "italic"), "\u201d", (f"  {doc.source} {doc.doc_id}, {_day(doc.date)}", "dim"))
+    if answer.passages and answer.evidence:
+        section.add(("  flagged earlier:", "dim"))
+    for quote in answer.evidence:
+        section.lines.append(_quote_line(quote))
+    return section
+
+
 def _narrative(brief: Brief) -> Section | None:
     narrative = brief.narrative
     if narrative is None:
@@ -140,7 +158,8 @@ def _documents(brief: Brief) -> Section:
 
 
 def sections(brief: Brief) -> list[Section]:
-    out = [_scores(brief)]
+    answer = _answer(brief)
+    out = ([answer] if answer else []) + [_scores(brief)]
     narrative = _narrative(brief)
     if narrative:
         out.append(narrative)

@@ -106,9 +106,15 @@ class ChatError(ChatFailure):
         self.error_name = error_name
 
 
+# How an endpoint configured by an API key alone (the openai client's own default) is named in
+# messages, logs and the format memory; no address is written here, and none is ever dialled
+# unless the user configured an LLM.
+DEFAULT_ENDPOINT = "the OpenAI client's default endpoint"
+
+
 def endpoint_name(llm: LLMSettings) -> str:
     """The endpoint as it may be shown or logged: credentials in the URL masked."""
-    return mask_url(llm.base_url) or "api.openai.com"
+    return mask_url(llm.base_url) or DEFAULT_ENDPOINT
 
 
 def openai_function(model: type[BaseModel], description: str = "") -> dict:
@@ -161,7 +167,7 @@ class FormatMemory:
 
     @staticmethod
     def key(llm: LLMSettings) -> str:
-        return f"{mask_url(llm.base_url) or 'https://api.openai.com/v1'}|{llm.model}"
+        return f"{endpoint_name(llm)}|{llm.model}"
 
     def get(self, llm: LLMSettings) -> str | None:
         method = self._read().get(self.key(llm))
@@ -359,6 +365,9 @@ def _structured_runnable(llm: LLMSettings, function: dict, method: str):
     (an OpenAI function spec whose parameters are the answer's JSON schema)."""
     from langchain_openai import ChatOpenAI
 
+    if not llm.configured:
+        # The default path is offline: without a key or a base URL nothing may be dialled.
+        raise ChatUnreachable()
     chat = ChatOpenAI(
         model=llm.model,
         # Local servers (Ollama, llama.cpp) take any key, but the client insists on one.

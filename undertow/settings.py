@@ -27,7 +27,7 @@ class ModelPrice(BaseModel):
     output: float = Field(ge=0)
 
 
-# USD per million tokens (input, output), for models named on api.openai.com only.
+# USD per million tokens (input, output), for OpenAI's own models when no base URL is set.
 OPENAI_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4o": (2.50, 10.00),

@@ -37,10 +37,14 @@ BUNDLED_MODEL = "model/local.npz"
 MAX_EVIDENCE = 2
 # Version 2 files carry the model card; version 1 files (a `meta` dict) still load.
 FILE_FORMAT = 2
-ARRAYS = (
-    "w0", "b0", "lexical_w", "lexical_b", "idf", "doc_w", "doc_b", "doc_lexical_w", "doc_lexical_b", "doc_idf",
-    "combiner_w", "combiner_b", "plain_sw", "plain_sb", "plain_dw", "plain_db",
-)
+# The stacked view's arrays: name in the file -> LocalModel field. The plain view's four arrays
+# ("plain_*") are named by plain_heads.PlainHeads.
+STACKED_ARRAYS = {
+    "w0": "weights", "b0": "bias", "lexical_w": "lexical_weights", "lexical_b": "lexical_bias", "idf": "idf",
+    "doc_w": "doc_weights", "doc_b": "doc_bias", "doc_lexical_w": "doc_lexical_weights",
+    "doc_lexical_b": "doc_lexical_bias", "doc_idf": "doc_idf", "combiner_w": "combiner_weights", "combiner_b": "combiner_bias",
+}
+ARRAYS = (*STACKED_ARRAYS, "plain_sw", "plain_sb", "plain_dw", "plain_db")
 
 
 def sentence_features(vectors: np.ndarray, window: int = 1) -> np.ndarray:
@@ -195,23 +199,19 @@ class LocalModel:
         """A copy whose arrays are its own; `as_saved`: rounded to float16 as the file keeps them,
         so what it scores is what a loaded model scores."""
         arrays = {name: value.astype(np.float16).astype(np.float32) if as_saved else value.copy() for name, value in self.arrays().items()}
-        return LocalModel(
-            signals=list(self.signals), thresholds=self.thresholds.copy(), embed_model=self.embed_model,
-            weights=arrays["w0"], bias=arrays["b0"], lexical_weights=arrays["lexical_w"], lexical_bias=arrays["lexical_b"],
-            idf=arrays["idf"], doc_weights=arrays["doc_w"], doc_bias=arrays["doc_b"], doc_lexical_weights=arrays["doc_lexical_w"],
-            doc_lexical_bias=arrays["doc_lexical_b"], doc_idf=arrays["doc_idf"], combiner_weights=arrays["combiner_w"],
-            combiner_bias=arrays["combiner_b"], plain=plain_heads.PlainHeads.from_arrays(arrays), card=self.card,
-            curvature=dict(self.curvature), confidence_maps=dict(self.confidence_maps),
+        return LocalModel.from_arrays(
+            arrays, signals=list(self.signals), thresholds=self.thresholds.copy(), embed_model=self.embed_model,
+            card=self.card, curvature=dict(self.curvature), confidence_maps=dict(self.confidence_maps),
         )
 
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], **rest) -> "LocalModel":
+        """A model from its arrays by their file names (see `arrays`), and its other fields."""
+        fields = {field: arrays[name] for name, field in STACKED_ARRAYS.items()}
+        return cls(**fields, plain=plain_heads.PlainHeads.from_arrays(arrays), **rest)
+
     def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "w0": self.weights, "b0": self.bias,
-            "lexical_w": self.lexical_weights, "lexical_b": self.lexical_bias, "idf": self.idf,
-            "doc_w": self.doc_weights, "doc_b": self.doc_bias,
-            "doc_lexical_w": self.doc_lexical_weights, "doc_lexical_b": self.doc_lexical_bias, "doc_idf": self.doc_idf,
-            "combiner_w": self.combiner_weights, "combiner_b": self.combiner_bias,
-        } | self.plain.arrays()
+        return {name: getattr(self, field) for name, field in STACKED_ARRAYS.items()} | self.plain.arrays()
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,23 +255,11 @@ class LocalModel:
             arrays = {k: data[k].astype(np.float32) for k in ARRAYS}
             curvature = {k: data[k].astype(np.float32) for k in data.files if k.startswith(("h_", "cw_"))}
         card = ModelCard.model_validate(header["card"]) if "card" in header else _card_of_first_format(header)
-        return cls(
+        return cls.from_arrays(
+            arrays,
             signals=header["signals"],
             thresholds=np.asarray(header["thresholds"], dtype=np.float32),
             embed_model=header["embed_model"],
-            weights=arrays["w0"],
-            bias=arrays["b0"],
-            lexical_weights=arrays["lexical_w"],
-            lexical_bias=arrays["lexical_b"],
-            idf=arrays["idf"],
-            doc_weights=arrays["doc_w"],
-            doc_bias=arrays["doc_b"],
-            doc_lexical_weights=arrays["doc_lexical_w"],
-            doc_lexical_bias=arrays["doc_lexical_b"],
-            doc_idf=arrays["doc_idf"],
-            combiner_weights=arrays["combiner_w"],
-            combiner_bias=arrays["combiner_b"],
-            plain=plain_heads.PlainHeads.from_arrays(arrays),
             card=card,
             confidence_maps=header.get("confidence_maps", {}),
             curvature=curvature,

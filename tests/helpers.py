@@ -53,3 +53,20 @@ def run_ingest(paths: list[Path], settings, **options):
     home = Home(settings)
     summary = Ingestor(home, LocalClassifier()).run(paths, ReadOptions(**options))
     return home, summary
+
+
+def seed_flagged_document(records, account: str, doc_id: str, date, signal: str, confidence: float, text: str) -> None:
+    """A stored document with one flag, as ingestion would leave it, without running a classifier."""
+    import datetime as dt
+
+    import numpy as np
+
+    from undertow.store.records import StoredDocument
+
+    row = {"id": doc_id, "account_id": account, "account_name": "", "source": "email", "date": date, "author": "", "language": "en",
+           "subject": "", "text": text, "content_hash": doc_id, "origin": "test", "embed_model": "test", "run_id": None,
+           "ingested_at": dt.datetime(2026, 1, 1)}
+    flag = {"doc_id": doc_id, "signal": signal, "account_id": account, "confidence": confidence,
+            "evidence": json.dumps([{"quote": text, "start": 0, "end": len(text)}]), "backend": "test", "model_version": "t",
+            "created_at": dt.datetime(2026, 1, 1)}
+    records.save_documents([StoredDocument(row=row, spans=[(0, len(text))], vectors=np.zeros((1, 4), np.float32), flags=[flag])])

@@ -7,12 +7,12 @@ import datetime as dt
 import json
 import re
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from helpers import seed_flagged_document as seed
 from undertow.cli.app import app
-from undertow.store.records import RecordStore, StoredDocument
+from undertow.store.records import RecordStore
 
 PLANTED = "<script>alert(1)</script> Our champion Dana leaves in November & we <b>will</b> look at other tools."
 ACCOUNTS = """account_id,account_name,csm_owner,csat,arr,renewal_date
@@ -22,16 +22,6 @@ gamma,Gamma Air,Lee,2.0,40000,2026-10-20
 delta,Delta Co,Kim,4.5,,
 """
 EXTERNAL = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
-
-
-def seed(records: RecordStore, account: str, doc_id: str, date: dt.datetime, signal: str, confidence: float, text: str) -> None:
-    row = {"id": doc_id, "account_id": account, "account_name": "", "source": "email", "date": date, "author": "", "language": "en",
-           "subject": "", "text": text, "content_hash": doc_id, "origin": "test", "embed_model": "test", "run_id": None,
-           "ingested_at": dt.datetime(2026, 1, 1)}
-    flag = {"doc_id": doc_id, "signal": signal, "account_id": account, "confidence": confidence,
-            "evidence": json.dumps([{"quote": text, "start": 0, "end": len(text)}]), "backend": "test", "model_version": "t",
-            "created_at": dt.datetime(2026, 1, 1)}
-    records.save_documents([StoredDocument(row=row, spans=[(0, len(text))], vectors=np.zeros((1, 4), np.float32), flags=[flag])])
 
 
 @pytest.fixture()

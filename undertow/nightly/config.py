@@ -40,6 +40,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _only_fields_of(mapping: dict[str, str], fields) -> dict[str, str]:
+    """A `map` may name only the fields of its table: a typo is an error, not a column ignored."""
+    unknown = sorted(set(mapping) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown fields {unknown}; the fields are {', '.join(fields)}")
+    return mapping
+
+
 class SourceConfig(_Strict):
     """One export and the options `undertow ingest` would take for it."""
 
@@ -57,10 +65,7 @@ class SourceConfig(_Strict):
     def _known_document_fields(cls, mapping: dict[str, str]) -> dict[str, str]:
         from undertow.ingest.tabular import KNOWN_HEADERS
 
-        unknown = sorted(set(mapping) - set(KNOWN_HEADERS))
-        if unknown:
-            raise ValueError(f"unknown fields {unknown}; the fields are {', '.join(KNOWN_HEADERS)}")
-        return mapping
+        return _only_fields_of(mapping, KNOWN_HEADERS)
 
     @property
     def label(self) -> str:
@@ -91,10 +96,7 @@ class AccountsConfig(_Strict):
     def _known_account_fields(cls, mapping: dict[str, str]) -> dict[str, str]:
         from undertow.health.accounts import COLUMNS
 
-        unknown = sorted(set(mapping) - set(COLUMNS))
-        if unknown:
-            raise ValueError(f"unknown fields {unknown}; the fields are {', '.join(COLUMNS)}")
-        return mapping
+        return _only_fields_of(mapping, COLUMNS)
 
     def day(self) -> dt.date:
         # The same "today" as `undertow annotate`, so a nightly run and a manual one agree.

@@ -33,13 +33,15 @@ class EmbeddedText:
         return cls.from_spans(row["text"], spans, vectors)
 
 
-def sentences_of(text: str) -> list[Sentence]:
-    return split_sentences(text) or [Sentence(0, len(text), text)]
+def sentences_of(text: str, language: str | None = None) -> list[Sentence]:
+    return split_sentences(text, language) or [Sentence(0, len(text), text)]
 
 
-def embed_texts(texts: list[str], embedder: Embedder) -> list[EmbeddedText]:
-    """Split every text and embed all their sentences in one call (batching is where speed is)."""
-    split = [sentences_of(text) for text in texts]
+def embed_texts(texts: list[str], embedder: Embedder, languages: list[str] | None = None) -> list[EmbeddedText]:
+    """Split every text and embed all their sentences in one call (batching is where speed is).
+    `languages`, when the caller knows them (ingestion has just detected them), saves detecting
+    each text's language again to split it."""
+    split = [sentences_of(text, language) for text, language in zip(texts, languages or [None] * len(texts))]
     flat = [s.text for sentences in split for s in sentences]
     vectors = embedder.embed(flat)
     out, offset = [], 0

@@ -169,7 +169,7 @@ class Ingestor:
         for doc in docs:
             if not doc.language:
                 doc.language = detect_language(doc.text)
-        embedded = embed_texts([doc.text for doc in docs], self.home.embedder)
+        embedded = embed_texts([doc.text for doc in docs], self.home.embedder, [doc.language for doc in docs])
         classifications = self.classifier.classify(docs, embedded)
         now = utcnow()
         stored = []

@@ -16,6 +16,9 @@ BUNDLED_SPLITS = ("train", "dev", "test")
 # Real texts (see eval/data/real/README.md) are kept in the source repository, not in the wheel:
 # they are other people's words. Commands use them when they run from a checkout.
 REAL_DIR_NAME = "data/real"
+# Sets that answer one question each (e.g. `churn_holdout`: churn intent against its look-alikes),
+# scored by their own module under eval/. No training or calibration path reads them.
+HOLDOUT_SETS = ("churn_holdout",)
 
 
 class DatasetError(InputError):
@@ -36,6 +39,13 @@ def bundled_path(split: str) -> Path:
 def real_path(split: str) -> Path:
     """`train`, `dev` or `test` of the real-text corpus; it exists only in a source checkout."""
     return _split_path(REAL_DIR_NAME, split)
+
+
+def holdout_path(name: str) -> Path:
+    """A named held-out set that ships with the package, e.g. `churn_holdout`."""
+    if name not in HOLDOUT_SETS:
+        raise ValueError(f"unknown held-out set {name!r}: one of {', '.join(HOLDOUT_SETS)}")
+    return Path(str(resources.files("undertow.eval").joinpath(f"data/{name}.jsonl")))
 
 
 def standard_sets(split: str) -> list[Path]:

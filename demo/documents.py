@@ -73,7 +73,8 @@ def _source(weights: dict[str, int], rng: random.Random) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-Planned = tuple[str, dt.datetime, list[str], str | None]  # source, date, message sentences, planted signal
+# source, date, message sentences, planted signal, and the sentences that carry it
+Planned = tuple[str, dt.datetime, list[str], str | None, str | None]
 
 
 def _plan(account: DemoAccount, writer: _Writer, pool: dict, rng: random.Random) -> list[Planned]:
@@ -87,20 +88,21 @@ def _plan(account: DemoAccount, writer: _Writer, pool: dict, rng: random.Random)
             body = writer.pick(lang["ticket"], date)
         else:
             body = writer.pick(lang[writer.voice(source)], date, rng.randint(1, 2))
-        planned.append((source, date, body, None))
+        planned.append((source, date, body, None, None))
     if account.archetype == "red_numbers":
         for _ in range(rng.randint(2, 3)):  # open complaints: visible, loud, and not a hidden signal
             date = _day(rng.randint(1, 40), rng)
-            planned.append(("ticket", date, writer.pick(lang["ticket"], date), None))
+            planned.append(("ticket", date, writer.pick(lang["ticket"], date), None, None))
     if account.archetype == "healthy" and rng.random() < 0.35:
         source, date = _source(SIGNAL_SOURCES, rng), _day(rng.randint(5, 120), rng)
         voice = writer.voice(source)
-        planned.append((source, date, writer.pick(lang[voice], date) + writer.pick(lang["tricky"][voice], date), None))
+        planned.append((source, date, writer.pick(lang[voice], date) + writer.pick(lang["tricky"][voice], date), None, None))
     n_signals = 2 if account.archetype == "hidden_risk" else 1
     for signal in rng.sample(archetype.signals, n_signals) if archetype.signals else []:
         source, date = _source(SIGNAL_SOURCES, rng), _day(rng.randint(*archetype.signal_age_days), rng)
         voice = writer.voice(source)
-        planned.append((source, date, writer.pick(lang[voice], date) + writer.pick(lang["signals"][signal][voice], date), signal))
+        carrier = writer.pick(lang["signals"][signal][voice], date)
+        planned.append((source, date, writer.pick(lang[voice], date) + carrier, signal, " ".join(carrier)))
     return sorted(planned, key=lambda p: p[1])
 
 
@@ -110,7 +112,7 @@ def compose_documents(accounts: list[DemoAccount], pool: dict, rng: random.Rando
     domain = pool["vendor"]["domain"]
     for account in accounts:
         writer = _Writer(account, pool, rng)
-        for n, (source, date, body, signal) in enumerate(_plan(account, writer, pool, rng), 1):
+        for n, (source, date, body, signal, carrier) in enumerate(_plan(account, writer, pool, rng), 1):
             subject, text, author = writer.compose(source, date, body, signal)
             fmt = rng.choice(FORMATS[source])
             if fmt == "csv":
@@ -120,5 +122,5 @@ def compose_documents(accounts: list[DemoAccount], pool: dict, rng: random.Rando
                 doc_id = f"{account.account_id}-{n:03d}@mail.{domain}"
             else:
                 doc_id = f"{account.account_id}-{n:03d}"
-            documents.append(DemoDocument(doc_id, account, source, date, subject, text, author, signal, fmt))
+            documents.append(DemoDocument(doc_id, account, source, date, subject, text, author, signal, fmt, carrier))
     return documents

@@ -82,6 +82,7 @@ class DemoDocument:
     author: str
     signal: str | None = None  # what was planted, for the curious; never given to the classifier
     fmt: str = "jsonl"  # the file format it is written in: jsonl, md, eml, mbox or csv
+    planted_text: str | None = None  # the words that carry `signal`: what its evidence should quote
 
 
 @dataclass

@@ -45,7 +45,7 @@ def test_ids_are_unique_and_numbered(holdout):
     docs, _ = holdout
     ids = [doc.id for doc in docs]
     assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(r"ch-\d{4}", doc_id) for doc_id in ids)
+    assert all(re.fullmatch(r"[a-z]{2}-\d{4}", doc_id) for doc_id in ids)
 
 
 def test_every_kind_has_five_examples_and_is_all_churn_or_all_lookalike(holdout):

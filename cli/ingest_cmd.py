@@ -22,6 +22,7 @@ def ingest(
     dayfirst: Annotated[bool | None, typer.Option("--dayfirst/--monthfirst", help="How to read dates such as 03/11/2026 (default: day first, with a warning).", show_default=False)] = None,
     date_format: Annotated[str | None, typer.Option(help="Exact date format of the exports, e.g. '%m/%d/%Y %H:%M'.")] = None,
     max_chars: Annotated[int | None, typer.Option(help="Longest text kept per document; longer ones are cut at a sentence end (default 100000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes that embed, each with its share of the cores; this one classifies and writes.")] = 1,
     as_json: JsonOption = False,
     no_redact: NoRedactOption = False,
 ) -> None:
@@ -31,7 +32,7 @@ def ingest(
     with FileProgress("Ingesting", enabled=is_terminal()) as progress:
         result = run_ingest(
             settings, paths, backend=backend, account=account, column_map=mapping, own_domains=own_domain, dayfirst=dayfirst,
-            date_format=date_format, max_chars=max_chars, on_progress=progress.update, on_notice=notice, redact=False if no_redact else None,
+            date_format=date_format, max_chars=max_chars, on_progress=progress.update, on_notice=notice, redact=False if no_redact else None, workers=workers,
             on_failure=lambda failure: err_console.print(f"rejected {failure}", style="yellow", highlight=False, soft_wrap=True, markup=False),
         )
     summary = result.summary

@@ -30,7 +30,7 @@ class ReclassifySummary:
 def reclassify(home: Home, model: LocalModel) -> ReclassifySummary:
     summary = ReclassifySummary()
     started = time.perf_counter()
-    with exclusive(home.path, "reclassify"):
+    with exclusive(home.path, "reclassify", home.settings.sqlite_url):
         summary.flags_before = home.records.counts()["flags"]
         batch: list[dict] = []
         for row in home.records.iter_documents(with_vectors=True):

@@ -317,7 +317,7 @@ def rebuild_vectors(settings: Settings, on_progress: ProgressCallback | None = N
     on_progress = on_progress or (lambda *_: None)
     home = settings.resolved_home
     records = RecordStore(settings.sqlite_url)  # a damaged one stops here, with its own one-line error
-    with exclusive(home, "doctor --rebuild-vectors"):
+    with exclusive(home, "doctor --rebuild-vectors", settings.sqlite_url):
         total = sum(documents_per_model(records).values())
         moved = None
         if settings.chroma_url is None:

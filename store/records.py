@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
 from undertow.errors import CorruptFileError
 from undertow.masking import mask_url
-from undertow.store import schema
+from undertow.store import migrations, schema
 
 
 def utcnow() -> dt.datetime:
@@ -44,16 +44,25 @@ def encode_vectors(vectors: np.ndarray) -> bytes:
     return np.asarray(vectors, dtype=np.float16).tobytes()
 
 
+def engine_url(url: str) -> str:
+    """`postgresql://` as people write it, driven by psycopg 3 (the `postgres` extra), which
+    SQLAlchemy would otherwise look for as psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
 
 class RecordStore:
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(engine_url(url), future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            schema.metadata.create_all(self.engine)
-            schema.upgrade(self.engine)
+            # Made, or brought up to date, by the schema's revisions; a newer store is refused.
+            # `backup`: the copy of a SQLite file this open made before upgrading it, if any.
+            self.backup = migrations.bring_up_to_date(self.engine)
         except OperationalError:
             raise  # locked, unreachable, no permission: not damage, and not doctor's to fix
         except DatabaseError as error:
@@ -90,10 +99,30 @@ class RecordStore:
                 found.update({row.text_key: row.id for row in rows})
         return found
 
-    def save_documents(self, batch: list[StoredDocument]) -> None:
-        """Insert or replace documents and their flags in one transaction: all or nothing."""
-        if not batch:
-            return
+    def save_documents(self, batch: list[StoredDocument]) -> list[str]:
+        """Insert or replace documents and their flags in one transaction: all or nothing.
+
+        The ids of the documents not stored because their words are stored under another id
+        (text_key is unique: another process sharing the store got there first)."""
+        not_stored: list[str] = []
+        while batch:
+            try:
+                self._save(batch)
+                return not_stored
+            except IntegrityError:
+                taken = self._stored_under_other_ids(batch)
+                if not taken:
+                    raise  # not a duplicate's words: a real fault, not to be hidden
+                not_stored += [item.row["id"] for item in batch if item.row["id"] in taken]
+                batch = [item for item in batch if item.row["id"] not in taken]
+        return not_stored
+
+    def _stored_under_other_ids(self, batch: list[StoredDocument]) -> set[str]:
+        ids = {item.row["id"] for item in batch}
+        holders = self.ids_by_text_key(item.row["text_key"] for item in batch if item.row.get("text_key"))
+        return {item.row["id"] for item in batch if holders.get(item.row.get("text_key"), item.row["id"]) not in ids}
+
+    def _save(self, batch: list[StoredDocument]) -> None:
         ids = [item.row["id"] for item in batch]
         with self.engine.begin() as conn:
             conn.execute(delete(schema.flags).where(schema.flags.c.doc_id.in_(ids)))
@@ -248,5 +277,29 @@ class RecordStore:
     def snapshots_on(self, as_of: dt.datetime) -> list[dict]:
         """Every account's snapshot of one day: the portfolio as that day's `annotate` scored it."""
         query = select(schema.score_snapshots).where(schema.score_snapshots.c.as_of == as_of)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def last_snapshot_day(self) -> dt.date | None:
+        """The day of the newest snapshot: the latest scoring the store knows of."""
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(schema.score_snapshots.c.as_of))).scalar()
+        return newest.date() if newest else None
+
+    # --- reviews: a person's note on an account, kept with the snapshot of that day ---------------
+    def add_review(self, account_id: str, as_of: dt.datetime, note: str, author: str = "") -> dict:
+        row = {"account_id": account_id, "as_of": as_of, "note": note, "author": author, "reviewed_at": utcnow()}
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.account_reviews).values(**row))
+        return row
+
+    def reviews(self, as_of: dt.datetime | None = None, account_id: str | None = None) -> list[dict]:
+        """Oldest first, so a caller keeping the last one per account keeps the latest."""
+        table = schema.account_reviews
+        query = select(table).order_by(table.c.reviewed_at, table.c.id)
+        if as_of is not None:
+            query = query.where(table.c.as_of == as_of)
+        if account_id is not None:
+            query = query.where(table.c.account_id == account_id)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]

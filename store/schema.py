@@ -1,4 +1,7 @@
-"""Tables of the record store. SQLAlchemy Core keeps one schema for SQLite and PostgreSQL."""
+"""Tables of the record store. SQLAlchemy Core keeps one schema for SQLite and PostgreSQL.
+
+A change here needs a revision in store/migrations/versions: stores are made and upgraded by the
+revisions, never from these tables (tests/test_migrations.py checks that the two agree)."""
 
 from sqlalchemy import (
     Boolean,
@@ -33,7 +36,8 @@ documents = Table(
     Column("original_text", Text),
     Column("content_hash", String(64), nullable=False),
     # Account, day and words: finds the same document stored under another id by another export.
-    Column("text_key", String(64), index=True),
+    # Unique, so two ingests sharing a database cannot both store it (NULL in rows made before 0.1).
+    Column("text_key", String(64), index=True, unique=True),
     Column("origin", Text, nullable=False, default=""),
     Column("embed_model", String(128), nullable=False),
     # Sentence spans and their vectors, so retraining re-classifies without re-embedding.
@@ -110,23 +114,17 @@ score_snapshots = Table(
     UniqueConstraint("account_id", "as_of", name="one_snapshot_per_day"),
 )
 
+# A person's review of an account (`undertow serve`'s review queue), kept with the snapshot of the
+# day it was of by (account_id, as_of). A table of its own, not columns on score_snapshots: a
+# second `annotate` the same day replaces that day's snapshot rows, and must not lose the notes.
+account_reviews = Table(
+    "account_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(255), nullable=False, index=True),
+    Column("as_of", DateTime, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("author", String(255), nullable=False, default=""),
+    Column("reviewed_at", DateTime, nullable=False),
+)
 
-# Columns added after the first release, with their types: a home made by an older version gains
-# them on first use. (Migrations proper are the job of Alembic once the schema moves more.)
-_ADDED_COLUMNS = {"documents": {"original_text": "TEXT", "text_key": "VARCHAR(64)"}, "score_snapshots": {"review": "TEXT"}}
-
-
-def upgrade(engine) -> None:
-    from sqlalchemy import inspect, text
-
-    inspector = inspect(engine)
-    for table, columns in _ADDED_COLUMNS.items():
-        present = {column["name"] for column in inspector.get_columns(table)}
-        missing = {name: kind for name, kind in columns.items() if name not in present}
-        if not missing:
-            continue
-        with engine.begin() as conn:
-            for name, kind in missing.items():
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
-            if "text_key" in missing:
-                conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_text_key ON {table} (text_key)"))

@@ -82,6 +82,10 @@ class VectorStore:
             ],
         )
 
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.collection.delete(ids=list(ids))
+
     def search(
         self, vector: np.ndarray, k: int = 5, account_id: str | None = None, since: dt.datetime | None = None
     ) -> list[tuple[str, float]]:

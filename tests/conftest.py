@@ -34,3 +34,29 @@ def settings(home: Path):
     from undertow.settings import load_settings
 
     return load_settings(home)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server's superuser URL (tests/pg_fixture.py); the test skips when there is none."""
+    from pg_fixture import server
+
+    with server() as url:
+        yield url
+
+
+@pytest.fixture()
+def postgres_url(postgres_server):
+    """A new, empty PostgreSQL database for one test, dropped after it."""
+    from pg_fixture import fresh_database
+
+    with fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def record_url(request, tmp_path):
+    """A record store's URL, once as a SQLite file and once as a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -137,7 +137,7 @@ def run_nightly(
     started_at = dt.datetime.now().astimezone()
     started = time.perf_counter()
     home = Home(settings)
-    with one_nightly_at_a_time(home.path):
+    with one_nightly_at_a_time(home.path, settings.sqlite_url):
         report = _run_locked(config, config_path, settings, home, started_at, on_step, on_progress, on_failure, on_notice)
     report.seconds = time.perf_counter() - started
     if config.outputs.summary is not None:
@@ -146,22 +146,13 @@ def run_nightly(
 
 
 @contextmanager
-def one_nightly_at_a_time(home: Path):
-    """Each ingest holds the store's lock only while it reads, so two nightly runs could take
-    turns source by source and both write the outputs; this lock keeps the second one out."""
-    from filelock import FileLock, Timeout
+def one_nightly_at_a_time(home: Path, records_url: str | None = None):
+    """One nightly run per home, and per database when the records are in PostgreSQL (see
+    undertow.store.lock.one_nightly)."""
+    from undertow.store.lock import one_nightly
 
-    from undertow.store.lock import StoreBusy
-
-    lock = FileLock(str(home / "nightly.lock"), mode=0o600)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise StoreBusy(f"{home} is busy: another `undertow nightly` is running on it; this run did nothing") from None
-    try:
+    with one_nightly(home, records_url):
         yield
-    finally:
-        lock.release()
 
 
 def _run_locked(config, config_path, settings, home, started_at, on_step, on_progress, on_failure, on_notice) -> NightlyReport:

@@ -30,7 +30,7 @@ def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject:
             raise InputError(f"unknown signal {signal!r}: one of {', '.join(known)}")
     if set(confirm) & set(reject):
         raise InputError(f"cannot confirm and reject {sorted(set(confirm) & set(reject))} at once")
-    with exclusive(home.path, "feedback"):
+    with exclusive(home.path, "feedback", settings.sqlite_url):
         records = home.records
         if records.get_document(doc_id) is None:
             raise NotFound(f"no document {doc_id!r} in {home.path}")

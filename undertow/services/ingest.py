@@ -39,10 +39,12 @@ def ingest(
     on_failure: Callable[[object], None] | None = None,
     on_notice: Notice = quiet,
     redact: bool | None = None,
+    workers: int = 1,
 ) -> IngestResult:
     """`on_failure` hears each rejected line or file, `on_notice` each warning or skipped file.
     With an LLM backend, documents an earlier run left with a fallback verdict are asked again
-    afterwards, within the same deadline and cost ceiling; `redact` False sends text unredacted."""
+    afterwards, within the same deadline and cost ceiling; `redact` False sends text unredacted.
+    `workers` above 1 embeds in that many processes, each with its share of the cores."""
     from undertow.ingest.pipeline import Ingestor
     from undertow.ingest.sources import ReadOptions
     from undertow.store.home import Home
@@ -60,7 +62,8 @@ def ingest(
     llm = _llm_of(classifier)
     waiting = set(llm.cache.pending()) if llm is not None else set()
     ingestor = Ingestor(
-        Home(settings), classifier, on_progress=on_progress, on_failure=on_failure, on_notice=on_notice, batch_size=settings.ingest_batch
+        Home(settings), classifier, on_progress=on_progress, on_failure=on_failure, on_notice=on_notice, batch_size=settings.ingest_batch,
+        workers=workers,
     )
     summary = ingestor.run(paths, options)
     healed = None

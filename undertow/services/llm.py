@@ -44,7 +44,7 @@ def heal_fallbacks(settings: Settings, classifier=None, only: set[str] | None = 
     results = classifier.classify(docs)
     healed = [(doc, result) for doc, result in zip(docs, results) if result.backend == classifier.name]
     if healed:
-        with exclusive(home.path, "reclassify"):
+        with exclusive(home.path, "reclassify", settings.sqlite_url):
             rows = [row for doc, result in healed for row in flag_rows(result, doc.account_id)]
             home.records.replace_flags([doc.id for doc, _ in healed], rows)
     return HealResult(len(pending), len(healed), classifier.summary())

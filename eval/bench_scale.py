@@ -1,0 +1,403 @@
+"""`undertow bench --scale`: the nightly job and the morning's questions on a large portfolio.
+
+For each backend, SQLite with embedded Chroma and PostgreSQL with a Chroma server, a generated
+portfolio (200,000 documents over 5,000 accounts unless told) is ingested with
+`undertow ingest --workers N`, every account is scored with `undertow annotate`, and accounts are
+asked about, each command in its own process as a user runs it. Reported: documents/s and their
+ratio to embedding-only throughput, annotate time, ask p50/p95 once the model is loaded, the peak
+memory of each command with its worker processes (and of the Chroma server), and disk per 1,000
+documents. On a sample it also compares one process with N workers, and one home with two homes
+ingesting at once into one PostgreSQL and one Chroma server.
+
+Targets (issue 17), for 200,000 documents: ingestion at least 0.80 of embedding-only throughput,
+`annotate` for 5,000 accounts under 30 s, `ask` p95 under 1 s, peak memory under 2 GB.
+
+The machine's load average is printed with the figures: on a shared machine they move with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from undertow.eval.scale_portfolio import AS_OF, account_id, write_documents, write_portfolio
+
+TARGETS = {"ingest_vs_embedding": 0.80, "annotate_s": 30.0, "ask_p95_s": 1.0, "peak_memory_mb": 2048}
+QUESTIONS = ["Are they looking at a competitor?", "Who is our main contact now?", "Is the budget under pressure?"]
+NIGHT_HOURS = 4  # the window a nightly job gets (02:30 to 06:30) in the sizing figures
+BACKENDS = ("sqlite", "postgres")
+
+Step = Callable[[str], None]
+
+
+def bench_scale(docs: int = 200_000, accounts: int = 5_000, *, backends: tuple[str, ...] = BACKENDS, workers: int | None = None,
+                postgres_url: str | None = None, sample_docs: int = 4_000, asks: int = 60, work_dir: Path | None = None,
+                on_step: Step = lambda _: None) -> dict[str, dict]:
+    from undertow.ingest.parallel import available_cores
+
+    workers = workers or available_cores()
+    figures: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="undertow-scale-", dir=work_dir) as folder:
+        root = Path(folder)
+        on_step(f"generating {docs:,} documents over {accounts:,} accounts ...")
+        started = time.perf_counter()
+        portfolio = write_portfolio(root / "portfolio", docs, accounts)
+        sample_accounts = max(1, min(accounts, sample_docs // 40))
+        halves = [write_documents(root / f"sample-{half}", sample_docs // 2, sample_accounts, seed=11 + half, id_prefix=f"sample{half}")
+                  for half in (0, 1)]  # fmt: skip
+        figures["portfolio"] = {"documents": docs, "accounts": accounts, "generate_s": round(time.perf_counter() - started, 1),
+                                "cores": available_cores(), "workers": workers, "load_average_at_start": _load()}  # fmt: skip
+        texts = portfolio.first_shard_texts(min(sample_docs, docs))
+        on_step(f"embedding only, {len(texts)} documents, in one process and in {workers} ...")
+        embedding = [embedding_only(texts, workers)]
+        for backend in backends:
+            if backend == "postgres" and not postgres_url:
+                figures[backend] = {"skipped": "no PostgreSQL server: pass --postgres-url (e.g. from `.ci/postgres start`)"}
+                continue
+            on_step(f"{backend}: ingest, annotate, ask ...")
+            with store_for(backend, root / backend, postgres_url) as store:
+                figures[backend] = bench_backend(store, portfolio, workers, asks, on_step)
+        on_step(f"one process against {workers} workers, {sample_docs} documents ...")
+        figures["workers"] = compare_workers(root / "workers", halves, workers)
+        if "postgres" in backends and postgres_url:
+            on_step(f"one home against two homes sharing PostgreSQL and a Chroma server, {sample_docs} documents ...")
+            figures["two_homes"] = {f"workers_{count}": compare_homes(root / f"homes-{count}", halves, count, postgres_url)
+                                    for count in sorted({1, workers}, reverse=True)}  # fmt: skip
+        embedding.append(embedding_only(texts, workers))
+    # The machine's speed drifts between runs: the better of two passes (before and after) makes
+    # the ratios below conservative rather than lucky.
+    figures["embedding_only"] = {key: max(e[key] for e in embedding) for key in embedding[0]}
+    _ratios(figures, workers)
+    figures["portfolio"]["load_average_at_end"] = _load()
+    return figures
+
+
+def _ratios(figures: dict, workers: int) -> None:
+    one, many = figures["embedding_only"]["one_process_docs_per_s"], figures["embedding_only"][f"{workers}_processes_docs_per_s"]
+    cores = figures["portfolio"]["cores"]
+    for backend in BACKENDS:
+        ingest = figures.get(backend, {}).get("ingest")
+        if not ingest:
+            continue
+        rate = ingest["docs_per_s"]
+        ingest["vs_embedding_in_one_process"] = round(rate / one, 3)
+        ingest[f"vs_embedding_in_{workers}_processes"] = round(rate / many, 3)
+        ingest["docs_per_core_per_hour"] = round(rate / cores * 3600)
+        ingest[f"docs_per_core_per_{NIGHT_HOURS}h_night"] = round(rate / cores * 3600 * NIGHT_HOURS)
+
+
+# --- one backend: ingest, annotate, ask -----------------------------------------------------------
+@dataclass
+class Store:
+    backend: str
+    env: dict[str, str]
+    disk_bytes: Callable[[], int]
+    server_peak_mb: Callable[[], float | None] = lambda: None
+
+
+@contextmanager
+def store_for(backend: str, folder: Path, postgres_url: str | None) -> Iterator[Store]:
+    home = folder / "home"
+    home.mkdir(parents=True)
+    if backend == "sqlite":
+        yield Store(backend, {"UNDERTOW_HOME": str(home)}, lambda: _size(home, "undertow.db*") + _size(home / "chroma"))
+        return
+    if backend != "postgres":
+        raise ValueError(f"unknown backend {backend!r}: use {' or '.join(BACKENDS)}")
+    with fresh_database(postgres_url) as database, ChromaServer(folder / "chroma-server") as chroma:
+        env = {"UNDERTOW_HOME": str(home), "UNDERTOW_DATABASE_URL": database, "UNDERTOW_CHROMA_URL": chroma.url}
+        yield Store(backend, env, lambda: _database_bytes(database) + _size(chroma.path), chroma.peak_mb)
+
+
+def bench_backend(store: Store, portfolio, workers: int, asks: int, on_step: Step) -> dict:
+    ingest = run_command(["ingest", str(portfolio.shards[0].parent), "--workers", str(workers), "--json"], store.env)
+    summary = json.loads(ingest.stdout)
+    stored = summary["new"]
+    on_step(f"  {store.backend}: ingested {stored:,} in {summary['seconds']:.0f}s; annotating {portfolio.accounts:,} accounts ...")
+    annotated = run_command(["annotate", str(portfolio.accounts_csv), "--as-of", AS_OF.isoformat(), "--out",
+                             str(portfolio.accounts_csv.with_name("annotated.csv"))], store.env)  # fmt: skip
+    on_step(f"  {store.backend}: {asks} asks ...")
+    asked = run_command(["-m", "undertow.eval.bench_scale", "ask", str(portfolio.accounts), str(asks)], store.env, module=True)
+    disk = store.disk_bytes()
+    return {
+        "ingest": {
+            "stored": stored, "run_s": summary["seconds"], "wall_s_with_startup": ingest.wall_s,
+            "docs_per_s": round(stored / summary["seconds"], 1), "flagged": summary["flagged"],
+            "peak_memory_mb": ingest.peak_mb, "load_average": ingest.load,
+        },
+        "annotate": {"accounts": portfolio.accounts, "wall_s": annotated.wall_s, "peak_memory_mb": annotated.peak_mb, "load_average": annotated.load},
+        "ask": {**json.loads(asked.stdout), "peak_memory_mb": asked.peak_mb, "load_average": asked.load},
+        "peak_memory_mb": max(ingest.peak_mb, annotated.peak_mb, asked.peak_mb),
+        "chroma_server_peak_mb": store.server_peak_mb(),
+        "disk_mb": round(disk / 2**20, 1),
+        "disk_mb_per_1000_docs": round(disk / 2**20 / max(stored, 1) * 1000, 2),
+    }  # fmt: skip
+
+
+# --- throughput comparisons on a sample -----------------------------------------------------------
+def embedding_only(texts: list[str], workers: int) -> dict[str, float]:
+    """Documents/s embedding `texts` and nothing else: in this process as `--workers 1` does (the
+    bundled model, 2 threads), and in `workers` processes with the thread budget `--workers` gives."""
+    from undertow.extractor.embedding import local_embedder
+    from undertow.extractor.sentences import embed_texts
+    from undertow.ingest.parallel import WorkerEmbedding
+
+    embedder = local_embedder()
+    embedder.embed(["warm up"])
+    started = time.perf_counter()
+    embed_texts(texts, embedder)
+    one = len(texts) / (time.perf_counter() - started)
+    pool = WorkerEmbedding(workers, embedder.name)
+    try:
+        batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+        for future in [pool.submit(batch, [""] * len(batch)) for batch in batches[: 2 * workers]]:
+            pool.collect(future)  # every worker started and its model loaded, as in a long run
+        started = time.perf_counter()
+        for future in [pool.submit(batch, [""] * len(batch)) for batch in batches]:
+            pool.collect(future)
+        many = len(texts) / (time.perf_counter() - started)
+    finally:
+        pool.close()
+    return {"one_process_docs_per_s": round(one, 1), f"{workers}_processes_docs_per_s": round(many, 1)}
+
+
+def compare_workers(folder: Path, halves: list[list[Path]], workers: int) -> dict:
+    """The same documents into a fresh SQLite home, by one process and by `workers` workers."""
+    figures = {}
+    for count in (1, workers):
+        home = folder / f"workers-{count}"
+        home.mkdir(parents=True)
+        ran = run_command(["ingest", *map(str, halves[0] + halves[1]), "--workers", str(count), "--json"], {"UNDERTOW_HOME": str(home)})
+        summary = json.loads(ran.stdout)
+        figures[f"workers_{count}"] = {"docs_per_s": round(summary["new"] / summary["seconds"], 1), "run_s": summary["seconds"],
+                                       "wall_s_with_startup": ran.wall_s, "peak_memory_mb": ran.peak_mb, "load_average": ran.load}  # fmt: skip
+    figures[f"workers_{workers}_vs_1"] = round(figures[f"workers_{workers}"]["docs_per_s"] / figures["workers_1"]["docs_per_s"], 3)
+    return figures
+
+
+def compare_homes(folder: Path, halves: list[list[Path]], workers: int, postgres_url: str) -> dict:
+    """One home ingests the whole sample; then, into a fresh database and Chroma server, two homes
+    ingest a half each at the same time, as two machines would, each with `workers` workers.
+    Documents/s over the wall time from the first start to the last end, start-up included."""
+    figures = {}
+    for homes in (1, 2):
+        with fresh_database(postgres_url) as database, ChromaServer(folder / f"chroma-{homes}") as chroma:
+            parts = [halves[0] + halves[1]] if homes == 1 else halves
+            started = time.perf_counter()
+            runs = []
+            for n, paths in enumerate(parts):
+                env = {"UNDERTOW_HOME": str(folder / f"home-{homes}-{n}"), "UNDERTOW_DATABASE_URL": database, "UNDERTOW_CHROMA_URL": chroma.url}
+                runs.append(start_command(["ingest", *map(str, paths), "--workers", str(workers), "--json"], env))
+            results = [run.finish() for run in runs]
+            wall = time.perf_counter() - started
+            stored = sum(json.loads(r.stdout)["new"] for r in results)
+            figures[f"{homes}_home{'s' if homes > 1 else ''}"] = {
+                "stored": stored, "wall_s": round(wall, 1), "docs_per_s": round(stored / wall, 1),
+                "peak_memory_mb": [r.peak_mb for r in results], "load_average": _load(),
+            }  # fmt: skip
+    figures["two_homes_vs_one"] = round(figures["2_homes"]["docs_per_s"] / figures["1_home"]["docs_per_s"], 3)
+    return figures
+
+
+# --- commands, memory, servers --------------------------------------------------------------------
+@dataclass
+class Ran:
+    stdout: str
+    wall_s: float
+    peak_mb: float
+    load: float
+
+
+class Running:
+    """A command started in its own process, with the resident memory of it and all its
+    descendants (worker processes included) sampled until it ends."""
+
+    def __init__(self, args: list[str], env: dict[str, str], module: bool = False):
+        clean = {k: v for k, v in os.environ.items() if k not in ("UNDERTOW_DATABASE_URL", "UNDERTOW_CHROMA_URL", "UNDERTOW_HOME")}
+        command = [sys.executable, *args] if module else [sys.executable, "-m", "undertow", *args]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.peak_bytes = 0
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        while self.process.poll() is None:
+            self.peak_bytes = max(self.peak_bytes, tree_rss_bytes(self.process.pid))
+            time.sleep(0.2)
+
+    def finish(self) -> Ran:
+        out, err = self.process.communicate()
+        wall = time.perf_counter() - self.started
+        self._sampler.join()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"`{' '.join(self.process.args[1:])}` exited {self.process.returncode}: {err.strip()[-800:]}")
+        return Ran(out, round(wall, 2), round(self.peak_bytes / 2**20, 1), _load())
+
+
+def start_command(args: list[str], env: dict[str, str], module: bool = False) -> Running:
+    return Running(args, env, module)
+
+
+def run_command(args: list[str], env: dict[str, str], module: bool = False) -> Ran:
+    return Running(args, env, module).finish()
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and its descendants, read from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name, in brackets, may hold spaces: the fields after it are fixed.
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.update(children)
+        frontier = children
+    total = 0
+    for pid in tree:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class ChromaServer:
+    """`chroma run` on loopback with its own data folder, for the length of a benchmark."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.process: subprocess.Popen | None = None
+        self._peak_mb: float | None = None
+
+    def __enter__(self) -> "ChromaServer":
+        import shutil
+        import socket
+        import urllib.request
+
+        beside_python = Path(sys.executable).parent / "chroma"
+        executable = str(beside_python) if beside_python.exists() else shutil.which("chroma")
+        if not executable:
+            raise RuntimeError("no `chroma` command: the chromadb package installs it")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([executable, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1)
+                return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.__exit__()
+                    raise RuntimeError(f"`chroma run` did not start on port {port}") from None
+                time.sleep(0.2)
+
+    def peak_mb(self) -> float | None:
+        """The server's peak resident memory so far (the kernel's high-water mark)."""
+        if self.process and self.process.poll() is None:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    self._peak_mb = round(int(line.split()[1]) / 1024, 1)
+        return self._peak_mb
+
+    def __exit__(self, *_exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.peak_mb()
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new database on the server at `admin_url`, dropped afterwards."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url)
+    name = f"undertow_bench_{uuid.uuid4().hex[:10]}"
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _database_bytes(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from undertow.store.records import engine_url
+
+    engine = create_engine(engine_url(url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _size(path: Path, pattern: str | None = None) -> int:
+    if pattern:
+        return sum(p.stat().st_size for p in path.glob(pattern) if p.is_file())
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# --- in a child process: `ask` latency once the model is loaded ----------------------------------
+def ask_latency(accounts: int, asks: int, seed: int = 7) -> dict:
+    """Seconds per answer, with a question, for accounts drawn at random; the first answer, which
+    loads the model and opens the stores, is reported apart."""
+    from undertow.ask.answer import ask
+    from undertow.settings import load_settings
+    from undertow.store.home import Home
+
+    rng = random.Random(seed)
+    home = Home(load_settings())
+    started = time.perf_counter()
+    ask(home, account_id(0), QUESTIONS[0], as_of=AS_OF, use_llm=False)
+    first = time.perf_counter() - started
+    seconds = []
+    for i in range(asks):
+        started = time.perf_counter()
+        ask(home, account_id(rng.randrange(accounts)), QUESTIONS[i % len(QUESTIONS)], as_of=AS_OF, use_llm=False)
+        seconds.append(time.perf_counter() - started)
+    return {
+        "asks": asks, "first_s": round(first, 3), "p50_s": round(float(np.percentile(seconds, 50)), 4),
+        "p95_s": round(float(np.percentile(seconds, 95)), 4), "max_s": round(max(seconds), 4),
+    }  # fmt: skip
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["ask"]:
+        print(json.dumps(ask_latency(int(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        sys.exit("usage: python -m undertow.eval.bench_scale ask ACCOUNTS ASKS (run `undertow bench --scale` for the benchmark)")

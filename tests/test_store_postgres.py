@@ -1,0 +1,115 @@
+"""The record store behaves the same on SQLite and PostgreSQL: every test runs on both (`record_url`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from helpers import doc, run_ingest, write_jsonl
+from undertow.store.records import RecordStore, StoredDocument, engine_url
+
+DAY = dt.datetime(2026, 3, 2, 9, 30)
+
+
+def stored(doc_id: str, account: str = "acme", text: str = "The budget is frozen.", signals: tuple[str, ...] = (), **row) -> StoredDocument:
+    base = {
+        "id": doc_id, "account_id": account, "account_name": account.title(), "source": "email", "date": DAY, "author": "",
+        "language": "en", "subject": "", "text": text, "content_hash": f"hash-{doc_id}-{text}", "text_key": f"key-{account}-{text}",
+        "origin": "test.jsonl", "embed_model": "test-model", "run_id": None, "ingested_at": DAY,
+    }
+    flags = [
+        {"doc_id": doc_id, "signal": signal, "account_id": account, "confidence": 0.75, "backend": "local", "model_version": "v1",
+         "evidence": json.dumps([{"quote": text, "start": 0, "end": len(text)}]), "created_at": DAY}
+        for signal in signals
+    ]
+    vectors = np.arange(8, dtype=np.float32).reshape(2, 4) / 8
+    return StoredDocument({**base, **row}, [(0, 4), (5, len(text))], vectors, flags)
+
+
+def test_documents_and_flags_read_back_as_written(record_url):
+    records = RecordStore(record_url)
+    records.save_documents([stored("a-1", signals=("budget_pressure",)), stored("b-1", account="globex", text="All good.", date=None)])
+    row = records.get_document("a-1")
+    assert (row["date"], row["text"], json.loads(row["sentence_spans"])) == (DAY, "The budget is frozen.", [[0, 4], [5, 21]])
+    assert np.frombuffer(row["sentence_vectors"], np.float16).reshape(2, 4).tolist() == (np.arange(8).reshape(2, 4) / 8).tolist()
+    (flag,) = records.flags("acme")
+    assert (flag["signal"], flag["confidence"], flag["evidence"][0]["quote"], flag["date"]) == ("budget_pressure", 0.75, "The budget is frozen.", DAY)
+    assert records.known_versions(["a-1", "missing"]) == {"a-1": ("hash-a-1-The budget is frozen.", "test-model")}
+    assert records.ids_by_text_key(["key-globex-All good.", "nope"]) == {"key-globex-All good.": "b-1"}
+    assert sorted((a["account_id"], a["documents"]) for a in records.accounts()) == [("acme", 1), ("globex", 1)]
+    assert [d["id"] for d in records.iter_documents(account_id="globex")] == ["b-1"]
+
+
+def test_a_new_version_replaces_the_document_and_its_flags(record_url):
+    records = RecordStore(record_url)
+    records.save_documents([stored("a-1", signals=("budget_pressure", "champion_departure"))])
+    records.save_documents([stored("a-1", text="Dana is leaving.", signals=("champion_departure",))])
+    assert records.get_document("a-1")["text"] == "Dana is leaving."
+    assert [f["signal"] for f in records.flags()] == ["champion_departure"]
+    assert records.counts() == {"documents": 1, "accounts": 1, "flags": 1, "flagged_documents": 1, "feedback": 0, "failures": 0}
+
+
+def test_words_stored_under_another_id_are_not_stored_again(record_url):
+    """The database refuses a second row with the same text_key; the store names what it left out."""
+    records = RecordStore(record_url)
+    records.save_documents([stored("crm-17", signals=("budget_pressure",))])
+    not_stored = records.save_documents([stored("export-9", signals=("budget_pressure",)), stored("crm-18", text="New words.")])
+    assert not_stored == ["export-9"]
+    assert sorted(d["id"] for d in records.iter_documents()) == ["crm-17", "crm-18"]
+    assert {f["doc_id"] for f in records.flags()} == {"crm-17"}
+
+
+def test_a_conflict_that_is_not_a_duplicate_is_raised(record_url):
+    from sqlalchemy.exc import IntegrityError
+
+    records = RecordStore(record_url)
+    with pytest.raises(IntegrityError):  # two rows of one batch with the same words: a caller's bug, not a race
+        records.save_documents([stored("a-1"), stored("a-2")])
+    assert records.counts()["documents"] == 0, "a failed batch must leave nothing behind"
+
+
+def test_runs_failures_feedback_and_snapshots(record_url):
+    records = RecordStore(record_url)
+    killed = records.start_run("ingest")
+    run = records.start_run("ingest")
+    records.record_failure(run, "notes.jsonl", 3, "text is empty", '{"id": 1}')
+    records.finish_run(run, "partial", {"read": 4, "new": 3, "updated": 0, "skipped": 0, "failed": 1}, 1.25, "{}")
+    assert [(r["id"], r["status"]) for r in records.last_runs()] == [(run, "partial"), (killed, "interrupted")]
+    assert records.last_runs(1)[0]["new"] == 3 and records.counts()["failures"] == 1
+
+    records.add_feedback("a-1", "budget_pressure", True, author="sam")
+    records.add_feedback("a-1", "budget_pressure", False, author="kim")
+    assert [(f["present"], f["author"]) for f in records.feedback()] == [(False, "kim")]
+
+    day = dt.datetime(2026, 3, 1)
+    snapshot = {"account_id": "acme", "as_of": day, "quant_score": 70.0, "qual_risk": 0.5, "health_score": 61.0, "band": "amber",
+                "signals": "budget_pressure", "review": None}
+    records.save_snapshots([snapshot, {**snapshot, "account_id": "globex"}])
+    records.save_snapshots([{**snapshot, "health_score": 40.0, "band": "red"}])  # the same day again: replaces
+    records.save_snapshots([{**snapshot, "as_of": day + dt.timedelta(days=1)}])
+    assert [(s["as_of"], s["band"]) for s in records.snapshots("acme")] == [(day, "red"), (day + dt.timedelta(days=1), "amber")]
+    assert len(records.snapshots(before=day + dt.timedelta(days=1))) == 2
+    assert sorted(records.scored_account_ids()) == ["acme", "globex"]
+    assert {s["account_id"] for s in records.snapshots_on(day)} == {"acme", "globex"}
+
+
+def test_postgres_urls_as_people_write_them_use_psycopg():
+    assert engine_url("postgresql://u:p%40ss@db:5432/undertow") == "postgresql+psycopg://u:p%40ss@db:5432/undertow"
+    assert engine_url("postgresql+psycopg://u@db/undertow") == "postgresql+psycopg://u@db/undertow"
+    assert engine_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+@pytest.mark.slow
+def test_ingest_twice_into_postgres(tmp_path, home, monkeypatch, postgres_url):
+    """The whole ingest path on PostgreSQL, with the URL as the README writes it: the second run stores nothing."""
+    monkeypatch.setenv("UNDERTOW_DATABASE_URL", postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    from undertow.settings import load_settings
+
+    path = write_jsonl(tmp_path / "notes.jsonl", [doc(i) for i in range(4)] + [doc(9, text="Weekly sync number 0.  We walked through the dashboard filters and the export settings.", date="2026-01-10")])
+    store, first = run_ingest([path], load_settings(home))
+    _, second = run_ingest([path], load_settings(home))
+    assert (first.new, first.duplicates, second.new, second.skipped) == (4, 1, 0, 4)
+    assert store.records.counts()["documents"] == 4 and not (home / "undertow.db").exists()

@@ -3,11 +3,22 @@ ones. From settings, the screen is the local classifier and the judge the LLM, w
 rejects the signals and supplies the evidence.
 
 Most customer traffic is quiet, so a recall-oriented screen saves most of the LLM bill while
-losing few signals. A document goes to the judge when the screen's confidence for any signal
-reaches the threshold; the rest keep the screen's verdict.
+losing few signals. A document goes to the judge when the screen's confidence for some signal
+reaches that signal's threshold; the rest keep the screen's verdict.
+
+The per-signal thresholds live beside the model, in `screen.json`, keyed by the model's version
+(`python -m undertow.eval.hybrid_screen --write` makes them for the bundled model). A model with no
+entry there uses one threshold for every signal (`llm.screen_threshold`), with a warning; a model
+refit from one that has an entry (feedback, `distill`) uses its base's thresholds, since a refit
+keeps the thresholds and confidence maps its scores are read through.
 """
 
 from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
 
 from undertow.documents import Document
 from undertow.extractor.backends import Classifier
@@ -18,24 +29,36 @@ from undertow.extractor.results import Classification
 from undertow.extractor.sentences import EmbeddedText
 from undertow.settings import Settings
 
+log = logging.getLogger(__name__)
+
+SCREEN_FILE = "screen.json"  # beside the model file
+
 
 class HybridClassifier(Classifier):
     name = "hybrid"
 
-    def __init__(self, screen: Classifier, judge: Classifier, threshold: float):
+    def __init__(self, screen: Classifier, judge: Classifier, threshold: float, thresholds: Mapping[str, float] | None = None):
+        """`thresholds`: per signal, the confidence that sends a document to the judge; a signal
+        without one uses `threshold`."""
         self.screen = screen
         self.judge = judge
         self.threshold = threshold
+        self.thresholds = dict(thresholds or {})
         self._screened = 0
         self._routed = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "HybridClassifier":
+        from undertow.extractor.local import model_path_for
+
         require_endpoint(settings.llm, backend="hybrid")
         local = LocalClassifier.from_settings(settings)
         # One local classifier serves as the screen and as the judge's fallback.
         judge = LLMClassifier(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=local)
-        return cls(screen=local, judge=judge, threshold=settings.llm.screen_threshold)
+        # A threshold the user set is theirs: it applies to every signal, as before.
+        chosen = "screen_threshold" in settings.llm.model_fields_set
+        thresholds = None if chosen else screen_thresholds(local.model, model_path_for(settings), settings.llm.screen_threshold)
+        return cls(screen=local, judge=judge, threshold=settings.llm.screen_threshold, thresholds=thresholds)
 
     @property
     def stats(self) -> dict:
@@ -50,7 +73,7 @@ class HybridClassifier(Classifier):
         return f"{routing}; {judged}" if judged else routing
 
     def passes_screen(self, result: Classification) -> bool:
-        return max(result.confidence.values(), default=0.0) >= self.threshold
+        return any(confidence >= self.thresholds.get(signal, self.threshold) for signal, confidence in result.confidence.items())
 
     def classify(self, docs: list[Document], embedded: list[EmbeddedText] | None = None) -> list[Classification]:
         results = self.screen.classify(docs, embedded)
@@ -63,3 +86,59 @@ class HybridClassifier(Classifier):
         self._screened += len(docs)
         self._routed += len(routed)
         return results
+
+
+# --- the screen file ---------------------------------------------------------------------------
+def screen_path(model_path: Path) -> Path:
+    return model_path.with_name(SCREEN_FILE)
+
+
+def bundled_screen_path() -> Path:
+    from undertow.extractor.local import bundled_model_path
+
+    return screen_path(bundled_model_path())
+
+
+def read_screens(path: Path) -> dict[str, dict]:
+    """model version -> its screen entry; empty when the file is absent. A file that is not the
+    JSON `--write` makes is named with the command that makes it again."""
+    from undertow.errors import CorruptFileError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise CorruptFileError(f"{path} cannot be read ({error}); run `python -m undertow.eval.hybrid_screen --write` to make it again") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        raise CorruptFileError(f"{path} has no 'models' table; run `python -m undertow.eval.hybrid_screen --write` to make it again")
+    return models
+
+
+def screen_thresholds(model, model_path: Path, fallback: float) -> dict[str, float] | None:
+    """The per-signal thresholds for `model` (a LocalModel): from the screen file beside it, else
+    the bundled one; for the model's version, else for the model it was refit from. None, with a
+    warning, when neither has an entry: the caller then uses `fallback` for every signal."""
+    wanted = [model.version] + ([model.card.refit_of] if model.card.refit_of else [])
+    files = list(dict.fromkeys([screen_path(model_path), bundled_screen_path()]))
+    for version in wanted:
+        for path in files:
+            entry = read_screens(path).get(version)
+            if entry is not None:
+                return _thresholds_of(entry, path)
+    log.warning(
+        "no recall-calibrated hybrid screen for model %s in %s: sending every document whose top confidence reaches %.2f "
+        "(`python -m undertow.eval.hybrid_screen --write --model %s` calibrates one)", model.version, files[0], fallback, model_path,
+    )
+    return None
+
+
+def _thresholds_of(entry: object, path: Path) -> dict[str, float]:
+    from undertow.errors import CorruptFileError
+
+    thresholds = entry.get("thresholds") if isinstance(entry, dict) else None
+    try:
+        return {str(signal): float(t) for signal, t in thresholds.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise CorruptFileError(f"{path}: an entry without numeric 'thresholds'; run `python -m undertow.eval.hybrid_screen --write` to make it again") from None

@@ -14,6 +14,8 @@ from undertow.cli.bench_cmd import bench
 from undertow.cli.classify_cmd import classify
 from undertow.cli.common import user_errors
 from undertow.cli.demo_cmd import demo
+from undertow.cli.digest_cmd import digest
+from undertow.cli.distill_cmd import distill
 from undertow.cli.doctor_cmd import doctor
 from undertow.cli.eval_cmd import eval_command
 from undertow.cli.feedback_cmd import feedback
@@ -21,6 +23,7 @@ from undertow.cli.ingest_cmd import ingest
 from undertow.cli.nightly_cmd import nightly
 from undertow.cli.reclassify_cmd import reclassify
 from undertow.cli.report_cmd import report
+from undertow.cli.serve_cmd import serve
 from undertow.cli.status_cmd import status
 from undertow.cli.train_cmd import train
 
@@ -43,21 +46,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-app.command()(ingest)
-app.command()(status)
-app.command()(train)
-app.command()(reclassify)
-app.command()(classify)
+# In the order `undertow --help` lists them.
+for command in (ingest, status, train, distill, reclassify, classify):
+    app.command()(command)
 app.command(name="eval")(eval_command)
-app.command()(feedback)
-app.command()(annotate)
-app.command()(backtest)
-app.command()(report)
-app.command()(demo)
-app.command()(ask)
-app.command()(bench)
-app.command()(doctor)
-app.command()(nightly)
+for command in (feedback, annotate, backtest, report, demo, ask, bench, doctor, nightly, serve, digest):
+    app.command()(command)
 
 
 def main() -> None:

@@ -54,3 +54,11 @@ def print_demo(run, home: Path) -> None:
         f"\nfiles: {run.folder}  (try: undertow annotate {result.files.accounts} --as-of {as_of} --home {home})",
         highlight=False, markup=False, soft_wrap=True,
     )
+    out_console.print(f"\nOpen the workspace on this portfolio: {serve_command(run, home)}", highlight=False, markup=False, soft_wrap=True)
+
+
+def serve_command(run, home: Path) -> str:
+    """The one command that opens `undertow serve` on what the demo just built."""
+    if run.folder != home / "demo":  # --out elsewhere: name the export and its day
+        return f"undertow serve {run.result.files.accounts} --as-of {run.as_of.isoformat()} --home {home}"
+    return "undertow serve --demo" + ("" if home == Path("~/.undertow-demo").expanduser() else f" --home {home}")

@@ -29,9 +29,10 @@ def test_wheel_installs_only_the_undertow_package(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names}
     assert "undertow" in top_level and all(n == "undertow" or n.endswith(".dist-info") for n in top_level)
-    for subpackage in ("extractor", "prompts", "store", "cli", "eval", "ingest", "health", "ask", "demo", "services", "nightly"):
+    for subpackage in ("extractor", "prompts", "store", "cli", "eval", "ingest", "health", "ask", "demo", "services", "nightly", "web"):
         assert f"undertow/{subpackage}/__init__.py" in names
-    for data in ("undertow/prompts/signals.yaml", "undertow/extractor/model/local.npz", "undertow/eval/data/dev.jsonl"):
+    for data in ("undertow/prompts/signals.yaml", "undertow/extractor/model/local.npz", "undertow/eval/data/dev.jsonl",
+                 "undertow/web/templates/portfolio.html", "undertow/web/static/workspace.js"):
         assert data in names, f"{data} must ship in the wheel"
     # Real customers' texts are kept in the repository for training and evaluation, never redistributed.
     assert not [n for n in names if "/data/real/" in n or n.endswith("provenance.tsv")]

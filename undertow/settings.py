@@ -68,10 +68,9 @@ class LLMSettings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1)
     # `undertow ask` writes an LLM narrative only with --llm, or when this is on.
     ask_narrative: bool = False
-    # `--backend hybrid` sends a document to the LLM only when the local classifier's confidence for
-    # some signal reaches this. Chosen for recall on the bundled dev set (440 documents): 0.4 routes
-    # 79% of them (46% of the quiet ones) and keeps 97% of the labelled signals within the LLM's reach;
-    # 0.5 would route 59% but put 15% out of reach.
+    # `--backend hybrid` screens with per-signal thresholds kept beside the model (screen.json).
+    # This one value replaces them all when set explicitly, and is the fallback, with a warning,
+    # for a model that has no screen entry.
     screen_threshold: float = Field(default=0.4, ge=0, le=1)
 
     @property

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from undertow.eval.scale_portfolio import AS_OF, account_id, write_documents, write_portfolio
+from undertow.store.pg_admin import fresh_database
 
 TARGETS = {"ingest_vs_embedding": 0.80, "annotate_s": 30.0, "ask_p95_s": 1.0, "peak_memory_mb": 2048}
 QUESTIONS = ["Are they looking at a competitor?", "Who is our main contact now?", "Is the budget under pressure?"]
@@ -116,7 +117,7 @@ def store_for(backend: str, folder: Path, postgres_url: str | None) -> Iterator[
         return
     if backend != "postgres":
         raise ValueError(f"unknown backend {backend!r}: use {' or '.join(BACKENDS)}")
-    with fresh_database(postgres_url) as database, ChromaServer(folder / "chroma-server") as chroma:
+    with fresh_database(postgres_url, prefix="undertow_bench") as database, ChromaServer(folder / "chroma-server") as chroma:
         env = {"UNDERTOW_HOME": str(home), "UNDERTOW_DATABASE_URL": database, "UNDERTOW_CHROMA_URL": chroma.url}
         yield Store(backend, env, lambda: _database_bytes(database) + _size(chroma.path), chroma.peak_mb)
 
@@ -193,7 +194,7 @@ def compare_homes(folder: Path, halves: list[list[Path]], workers: int, postgres
     Documents/s over the wall time from the first start to the last end, start-up included."""
     figures = {}
     for homes in (1, 2):
-        with fresh_database(postgres_url) as database, ChromaServer(folder / f"chroma-{homes}") as chroma:
+        with fresh_database(postgres_url, prefix="undertow_bench") as database, ChromaServer(folder / f"chroma-{homes}") as chroma:
             parts = [halves[0] + halves[1]] if homes == 1 else halves
             started = time.perf_counter()
             runs = []
@@ -329,29 +330,10 @@ class ChromaServer:
             self.process.wait(timeout=30)
 
 
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """A new database on the server at `admin_url`, dropped afterwards."""
-    import uuid
-
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(admin_url)
-    name = f"undertow_bench_{uuid.uuid4().hex[:10]}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _database_bytes(url: str) -> int:
     from sqlalchemy import create_engine, text
-
     from undertow.store.records import engine_url
 
     engine = create_engine(engine_url(url))
@@ -377,8 +359,9 @@ def ask_latency(accounts: int, asks: int, seed: int = 7) -> dict:
     """Seconds per answer, with a question, for accounts drawn at random; the first answer, which
     loads the model and opens the stores, is reported apart."""
     from undertow.ask.answer import ask
-    from undertow.settings import load_settings
     from undertow.store.home import Home
+
+    from undertow.settings import load_settings
 
     rng = random.Random(seed)
     home = Home(load_settings())

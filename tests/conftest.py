@@ -48,9 +48,9 @@ def postgres_server():
 @pytest.fixture()
 def postgres_url(postgres_server):
     """A new, empty PostgreSQL database for one test, dropped after it."""
-    from pg_fixture import fresh_database
+    from undertow.store.pg_admin import fresh_database
 
-    with fresh_database(postgres_server) as url:
+    with fresh_database(postgres_server, prefix="undertow_test") as url:
         yield url
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,22 +43,3 @@ def server() -> Iterator[str]:
         yield exported["UNDERTOW_TEST_POSTGRES_URL"]
     finally:
         subprocess.run([str(START_SCRIPT), "stop", exported["UNDERTOW_TEST_POSTGRES_DIR"]], capture_output=True, timeout=60, check=False)
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database, dropped afterwards: advisory locks and schemas are per database,
-    so no test sees another's."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(admin_url)
-    name = f"undertow_test_{uuid.uuid4().hex[:12]}"
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

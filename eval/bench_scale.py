@@ -50,6 +50,8 @@ def bench_scale(docs: int = 200_000, accounts: int = 5_000, *, backends: tuple[s
 
     workers = workers or available_cores()
     figures: dict[str, dict] = {}
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)  # a folder the user names may not exist yet
     with tempfile.TemporaryDirectory(prefix="undertow-scale-", dir=work_dir) as folder:
         root = Path(folder)
         on_step(f"generating {docs:,} documents over {accounts:,} accounts ...")

@@ -15,7 +15,8 @@ def _say(text: str = "") -> None:
 
 def render_plan(plan) -> None:
     _say(f"Dry run of {plan.config_path}: nothing is read or written.")
-    _say(f"home {plan.home}, backend {plan.backend}")
+    workers = f", {plan.workers} embedding processes" if plan.workers > 1 else ""
+    _say(f"home {plan.home}, backend {plan.backend}{workers}")
     for source in plan.sources:
         _say(f"\n{source.name}: {len(source.files)} file{'s' if len(source.files) != 1 else ''}")
         for path in source.files:

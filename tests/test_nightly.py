@@ -222,3 +222,29 @@ def test_the_example_config_is_valid_and_a_dry_run_writes_nothing(tmp_path, expo
     assert [s["files"] for s in plan["sources"]] == [[str(exports / "crm.jsonl")], [str(exports / "notes" / "beta-call.md")]]
     assert plan["accounts"]["rows"] == 2
     assert not (home / "undertow.db").exists() and not (tmp_path / "reports").exists()
+
+
+def test_workers_embed_in_processes_and_store_what_one_process_stores(tmp_path, exports):
+    one, two = tmp_path / "one", tmp_path / "two"
+    first = nightly("--config", str(write_config(tmp_path, extra='home = "one"')), "--json")
+    assert first.exit_code == 0, first.output
+    (tmp_path / "reports").rename(tmp_path / "reports-one")
+    second = nightly("--config", str(write_config(tmp_path, extra='home = "two"\nworkers = 2')), "--json")
+    assert second.exit_code == 0, second.output
+    summary = json.loads(second.stdout)
+    assert summary["workers"] == 2
+    assert summary["documents"] == json.loads(first.stdout)["documents"]
+    assert stored_documents(one) == stored_documents(two) == 3
+    # The same vectors and verdicts, so the same scores.
+    assert annotated_rows(tmp_path)["acme"]["signals"] == pd.read_csv(tmp_path / "reports-one" / "annotated.csv", dtype=str).set_index("account_id").loc["acme", "signals"]
+
+
+def test_workers_with_another_embedding_is_refused_before_reading(tmp_path, exports, home, monkeypatch):
+    monkeypatch.setenv("UNDERTOW_EMBEDDING", "openai")
+    monkeypatch.setenv("OPENAI_API_KEY", "not-used")
+    result = nightly("--config", str(write_config(tmp_path, extra="workers = 2")))
+    assert result.exit_code == 2, result.output
+    message = squashed(result.stderr)
+    assert "workers=2:" in message and "setworkers=1" in message
+    assert not (tmp_path / "reports" / "annotated.csv").exists()
+    assert not (home / "undertow.db").exists() or stored_documents(home) == 0  # nothing was read

@@ -120,6 +120,8 @@ class OutputsConfig(_Strict):
 class NightlyConfig(_Strict):
     home: ConfigPath | None = None
     backend: str = "local"
+    # Processes that embed (`ingest --workers`); 1 embeds in the process that classifies and writes.
+    workers: int = Field(1, ge=1, le=64)
     sources: list[SourceConfig] = Field(min_length=1)
     accounts: AccountsConfig
     outputs: OutputsConfig

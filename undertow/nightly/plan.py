@@ -33,6 +33,7 @@ class Plan:
     account_rows: int
     as_of: dt.date
     outputs: dict[str, str | None]
+    workers: int = 1
 
     @property
     def exit_code(self) -> int:
@@ -44,6 +45,7 @@ class Plan:
             "config": str(self.config_path),
             "home": str(self.home),
             "backend": self.backend,
+            "workers": self.workers,
             "sources": [s.as_dict() for s in self.sources],
             "accounts": {"path": str(self.accounts_path), "rows": self.account_rows, "as_of": self.as_of.isoformat()},
             "outputs": self.outputs,
@@ -69,4 +71,4 @@ def plan(config: NightlyConfig, config_path: Path) -> Plan:
             [str(e) for e in entries if not isinstance(e, (Path, ReadFailure))],
         ))
     outputs = {"annotated": str(config.outputs.annotated), "summary": str(config.outputs.summary) if config.outputs.summary else None}
-    return Plan(config_path, home, config.backend, sources, config.accounts.path, rows, config.accounts.day(), outputs)
+    return Plan(config_path, home, config.backend, sources, config.accounts.path, rows, config.accounts.day(), outputs, config.workers)

@@ -67,6 +67,7 @@ class NightlyReport:
     seconds: float = 0.0
     classifier_stats: dict = field(default_factory=dict)
     classifier_note: str = ""
+    workers: int = 1
 
     def totals(self) -> dict[str, int]:
         return {k: sum(getattr(s, k) for s in self.sources) for k in COUNTS}
@@ -98,6 +99,7 @@ class NightlyReport:
             "config": str(self.config_path),
             "home": str(self.home),
             "backend": self.backend,
+            "workers": self.workers,
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "seconds": round(self.seconds, 3),
             "documents": self.totals(),
@@ -166,11 +168,17 @@ def _run_locked(config, config_path, settings, home, started_at, on_step, on_pro
         classifier = make_classifier(config.backend, settings)
     except ValueError as error:  # an LLM backend without an endpoint
         raise ConfigurationError(f"backend: {error}") from None
+    if config.workers > 1 and settings.embedding != "local":
+        # Said before the first source, not after an hour of it.
+        raise ConfigurationError(
+            f"workers = {config.workers}: embedding in several processes needs the bundled model, but this home "
+            f"embeds with {settings.embedding!r}; set workers = 1"
+        )
 
     sources = []
     for source in config.sources:
         on_step(f"ingesting {source.label}")
-        sources.append(_ingest_source(home, classifier, source, settings, on_progress, on_failure, on_notice))
+        sources.append(_ingest_source(home, classifier, source, settings, config.workers, on_progress, on_failure, on_notice))
 
     on_step(f"scoring {config.accounts.path}")
     annotation = annotate_accounts(
@@ -183,15 +191,18 @@ def _run_locked(config, config_path, settings, home, started_at, on_step, on_pro
         config_path, home.path, config.backend, started_at, sources, annotation, config.outputs.annotated, config.outputs.summary,
         classifier_stats=classifier.stats,
         classifier_note=classifier.summary() or "",
+        workers=config.workers,
     )
 
 
-def _ingest_source(home, classifier, source: SourceConfig, settings: Settings, on_progress, on_failure, on_notice) -> SourceResult:
+def _ingest_source(home, classifier, source: SourceConfig, settings: Settings, workers: int, on_progress, on_failure, on_notice) -> SourceResult:
     from undertow.ingest.pipeline import Ingestor
 
     # One Ingestor per source: each source has its own read options and its own run record,
     # and the embedding model stays loaded in `home` across them.
-    ingestor = Ingestor(home, classifier, on_progress=on_progress, on_failure=on_failure, on_notice=on_notice, batch_size=settings.ingest_batch)
+    ingestor = Ingestor(
+        home, classifier, on_progress=on_progress, on_failure=on_failure, on_notice=on_notice, batch_size=settings.ingest_batch, workers=workers
+    )
     summary = ingestor.run(source.paths, source.read_options(settings))
     return SourceResult(
         source.label, source.paths,

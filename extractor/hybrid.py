@@ -1,23 +1,27 @@
-"""The `hybrid` backend: a cheap screen reads every document, a judge reads only the suspicious
+"""The `hybrid` backend: a cheap screen reads every document, a judge reads only the doubtful
 ones. From settings, the screen is the local classifier and the judge the LLM, which confirms or
 rejects the signals and supplies the evidence.
 
-Most customer traffic is quiet, so a recall-oriented screen saves most of the LLM bill while
-losing few signals. A document goes to the judge when the screen's confidence for some signal
-reaches that signal's threshold; the rest keep the screen's verdict.
+The judge is paid for doubt, not for signals: a document goes to it when the screen's expected
+mistakes on it reach a cut (`DoubtRule`), whether the screen flags it or not, and a document the
+screen is sure about either way keeps the screen's verdict. Each signal's possible mistake weighs
+more the rarer the signal is, because macro F1 counts each signal alike.
 
-The per-signal thresholds live beside the model, in `screen.json`, keyed by the model's version
-(`python -m undertow.eval.hybrid_screen --write` makes them for the bundled model). A model with no
-entry there uses one threshold for every signal (`llm.screen_threshold`), with a warning; a model
-refit from one that has an entry (feedback, `distill`) uses its base's thresholds, since a refit
-keeps the thresholds and confidence maps its scores are read through.
+The rule for each model lives beside it, in `screen.json`, keyed by the model's version
+(`python -m undertow.eval.hybrid_screen --write` makes it for the bundled model). A model refit
+from one that has an entry (feedback, `distill`) uses its base's rule, since a refit keeps the
+thresholds and confidence maps its scores are read through. Older entries hold per-signal
+confidence thresholds instead and are still read that way; a model with no entry, or a user who
+set `llm.screen_threshold`, uses one threshold on every signal's confidence.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from undertow.documents import Document
@@ -34,16 +38,42 @@ log = logging.getLogger(__name__)
 SCREEN_FILE = "screen.json"  # beside the model file
 
 
+@dataclass(frozen=True)
+class DoubtRule:
+    """Send a document when the screen's expected mistakes on it reach `cut`.
+
+    With calibrated confidence c for a signal, the screen is wrong with probability 1 - c where it
+    flags the signal and c where it does not; each signal's term weighs `weights[signal]` (one over
+    the square root of its base rate). A signal the rule does not know (a home's own) weighs as
+    the rarest known one: better to pay for a look than to miss it."""
+
+    weights: Mapping[str, float]
+    cut: float
+
+    def doubt(self, result: Classification) -> float:
+        flagged = set(result.labels)
+        unknown = max(self.weights.values(), default=1.0)
+        return sum(
+            self.weights.get(signal, unknown) * ((1.0 - confidence) if signal in flagged else confidence)
+            for signal, confidence in result.confidence.items()
+        )
+
+    def sends(self, result: Classification) -> bool:
+        return self.doubt(result) >= self.cut
+
+
 class HybridClassifier(Classifier):
     name = "hybrid"
 
-    def __init__(self, screen: Classifier, judge: Classifier, threshold: float, thresholds: Mapping[str, float] | None = None):
-        """`thresholds`: per signal, the confidence that sends a document to the judge; a signal
-        without one uses `threshold`."""
+    def __init__(self, screen: Classifier, judge: Classifier, threshold: float, thresholds: Mapping[str, float] | None = None,
+                 doubt: DoubtRule | None = None):
+        """`doubt`: the rule that sends a document to the judge. Without it, a document goes when
+        some signal's confidence reaches that signal's entry in `thresholds`, else `threshold`."""
         self.screen = screen
         self.judge = judge
         self.threshold = threshold
         self.thresholds = dict(thresholds or {})
+        self.doubt = doubt
         self._screened = 0
         self._routed = 0
 
@@ -57,8 +87,11 @@ class HybridClassifier(Classifier):
         judge = LLMClassifier(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=local)
         # A threshold the user set is theirs: it applies to every signal, as before.
         chosen = "screen_threshold" in settings.llm.model_fields_set
-        thresholds = None if chosen else screen_thresholds(local.model, model_path_for(settings), settings.llm.screen_threshold)
-        return cls(screen=local, judge=judge, threshold=settings.llm.screen_threshold, thresholds=thresholds)
+        rule = None if chosen else screen_rule(local.model, model_path_for(settings), settings.llm.screen_threshold)
+        return cls(
+            screen=local, judge=judge, threshold=settings.llm.screen_threshold,
+            thresholds=rule if isinstance(rule, dict) else None, doubt=rule if isinstance(rule, DoubtRule) else None,
+        )
 
     @property
     def stats(self) -> dict:
@@ -73,6 +106,8 @@ class HybridClassifier(Classifier):
         return f"{routing}; {judged}" if judged else routing
 
     def passes_screen(self, result: Classification) -> bool:
+        if self.doubt is not None:
+            return self.doubt.sends(result)
         return any(confidence >= self.thresholds.get(signal, self.threshold) for signal, confidence in result.confidence.items())
 
     def classify(self, docs: list[Document], embedded: list[EmbeddedText] | None = None) -> list[Classification]:
@@ -116,17 +151,18 @@ def read_screens(path: Path) -> dict[str, dict]:
     return models
 
 
-def screen_thresholds(model, model_path: Path, fallback: float) -> dict[str, float] | None:
-    """The per-signal thresholds for `model` (a LocalModel): from the screen file beside it, else
-    the bundled one; for the model's version, else for the model it was refit from. None, with a
-    warning, when neither has an entry: the caller then uses `fallback` for every signal."""
+def screen_rule(model, model_path: Path, fallback: float) -> DoubtRule | dict[str, float] | None:
+    """The screen for `model` (a LocalModel): from the screen file beside it, else the bundled
+    one; for the model's version, else for the model it was refit from. A `DoubtRule`, or per-signal
+    thresholds from an older entry; None, with a warning, when neither file has an entry: the
+    caller then uses `fallback` for every signal."""
     wanted = [model.version] + ([model.card.refit_of] if model.card.refit_of else [])
     files = list(dict.fromkeys([screen_path(model_path), bundled_screen_path()]))
     for version in wanted:
         for path in files:
             entry = read_screens(path).get(version)
             if entry is not None:
-                return _thresholds_of(entry, path)
+                return _rule_of(entry, path)
     log.warning(
         "no recall-calibrated hybrid screen for model %s in %s: sending every document whose top confidence reaches %.2f "
         "(`python -m undertow.eval.hybrid_screen --write --model %s` calibrates one)", model.version, files[0], fallback, model_path,
@@ -134,11 +170,20 @@ def screen_thresholds(model, model_path: Path, fallback: float) -> dict[str, flo
     return None
 
 
-def _thresholds_of(entry: object, path: Path) -> dict[str, float]:
+def _rule_of(entry: object, path: Path) -> DoubtRule | dict[str, float]:
     from undertow.errors import CorruptFileError
 
-    thresholds = entry.get("thresholds") if isinstance(entry, dict) else None
+    entry = entry if isinstance(entry, dict) else {}
     try:
-        return {str(signal): float(t) for signal, t in thresholds.items()}
-    except (AttributeError, TypeError, ValueError):
-        raise CorruptFileError(f"{path}: an entry without numeric 'thresholds'; run `python -m undertow.eval.hybrid_screen --write` to make it again") from None
+        if "cut" in entry:
+            weights = {str(signal): float(w) for signal, w in entry["weights"].items()}
+            cut = float(entry["cut"])
+            if not all(math.isfinite(v) and v >= 0 for v in [cut, *weights.values()]):
+                raise ValueError("negative or not finite")
+            return DoubtRule(weights, cut)
+        return {str(signal): float(t) for signal, t in entry["thresholds"].items()}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise CorruptFileError(
+            f"{path}: an entry without a numeric 'cut' and 'weights' (or 'thresholds'); "
+            "run `python -m undertow.eval.hybrid_screen --write` to make it again"
+        ) from None

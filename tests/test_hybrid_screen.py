@@ -13,18 +13,22 @@ from undertow.documents import Document
 from undertow.errors import CorruptFileError
 from undertow.eval.datasets import bundled_path, load_documents
 from undertow.eval.hybrid_screen import (
+    DOUBT_ROW,
     OLD_THRESHOLD,
     LabelledAnswerServer,
     ScreenScores,
+    choose_cut,
     choose_thresholds,
+    doubt_weights,
     measure,
+    rule_of,
     screen_entry,
     single_threshold,
 )
 from undertow.extractor.backends import Classifier
-from undertow.extractor.hybrid import HybridClassifier, bundled_screen_path, read_screens
+from undertow.extractor.hybrid import DoubtRule, HybridClassifier, bundled_screen_path, read_screens
 from undertow.extractor.local import load_local_model
-from undertow.extractor.results import Classification
+from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.settings import load_settings
 
 
@@ -48,7 +52,20 @@ def test_thresholds_scale_with_base_rates_and_keep_within_the_budget(budget):
         assert tau * rate < threshold <= tau * rate + 1e-4 + 1e-9  # the next four-decimal value above
     # At the same budget, one threshold on the top confidence reaches fewer of the rare signal's positives.
     flat = np.full(2, single_threshold(scores, budget))
-    assert scores.figures(np.array(list(thresholds.values())))["recall_sent"]["rare"] > scores.figures(flat)["recall_sent"]["rare"]
+    assert scores.figures(scores.sent(np.array(list(thresholds.values()))))["recall_sent"]["rare"] > scores.figures(scores.sent(flat))["recall_sent"]["rare"]
+
+
+@pytest.mark.parametrize("budget", [0.1, 0.25, 0.4])
+def test_the_doubt_cut_keeps_within_the_budget_and_a_rare_signals_doubt_weighs_more(budget):
+    scores = synthetic_scores()
+    weights = doubt_weights(scores)
+    assert weights[0] > weights[1]  # the rare signal's
+    sent = scores.doubt(weights) >= choose_cut(scores, weights, budget)
+    assert budget - 0.02 <= sent.mean() <= budget
+    # A document the model flags with confidence 0.95 is less in doubt than one it leaves at 0.5.
+    sure = ScreenScores(["rare", "common"], np.array([[0.0, 0.95], [0.0, 0.5]]), np.zeros((2, 2), bool), np.ones((2, 2), bool),
+                        np.array([[False, True], [False, False]]))
+    assert sure.doubt(weights)[0] < sure.doubt(weights)[1]
 
 
 def test_a_full_budget_sends_everything():
@@ -60,7 +77,7 @@ def test_the_bundled_model_has_its_screen():
     model = load_local_model()
     entry = read_screens(bundled_screen_path()).get(model.version)
     assert entry is not None, f"no screen for {model.version}: run `python -m undertow.eval.hybrid_screen --write`"
-    assert set(entry["thresholds"]) == set(model.signals)
+    assert set(entry["weights"]) == set(model.signals) and entry["cut"] > 0
     assert entry["development"][entry["budgeted_on"]]["sent_share"] <= entry["budget"]
 
 
@@ -82,12 +99,23 @@ def home_model(settings, **card):
 
 def test_hybrid_reads_the_screen_beside_the_homes_model(settings):
     model = home_model(settings)
+    mine = {signal: 1.0 + k for k, signal in enumerate(model.signals)}
+    settings.user_model_path.with_name("screen.json").write_text(json.dumps({"models": {model.version: {"weights": mine, "cut": 2.5}}}), encoding="utf-8")
+    assert HybridClassifier.from_settings(settings).doubt == DoubtRule(mine, 2.5)
+
+
+def test_an_older_screen_of_per_signal_thresholds_is_still_read(settings):
+    model = home_model(settings)
     mine = {signal: 0.05 * (k + 1) for k, signal in enumerate(model.signals)}
     settings.user_model_path.with_name("screen.json").write_text(json.dumps({"models": {model.version: {"thresholds": mine}}}), encoding="utf-8")
-    assert HybridClassifier.from_settings(settings).thresholds == mine
+    hybrid = HybridClassifier.from_settings(settings)
+    assert hybrid.thresholds == mine and hybrid.doubt is None
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"models": []}', '{"models": {"VERSION": {"thresholds": {"churn_intent": "high"}}}}'])
+@pytest.mark.parametrize("content", [
+    "{not json", '{"models": []}', '{"models": {"VERSION": {"thresholds": {"churn_intent": "high"}}}}',
+    '{"models": {"VERSION": {"cut": -1, "weights": {}}}}', '{"models": {"VERSION": {"cut": 1.5}}}', '{"models": {"VERSION": {}}}',
+])
 def test_a_damaged_screen_file_is_named_with_the_command_that_remakes_it(settings, content):
     model = home_model(settings)
     settings.user_model_path.with_name("screen.json").write_text(content.replace("VERSION", model.version), encoding="utf-8")
@@ -98,21 +126,21 @@ def test_a_damaged_screen_file_is_named_with_the_command_that_remakes_it(setting
 def test_a_refit_model_uses_the_screen_of_the_model_it_was_refit_from(settings):
     bundled = load_local_model()
     home_model(settings, version="local-refit", refit_of=bundled.version)
-    assert HybridClassifier.from_settings(settings).thresholds == read_screens(bundled_screen_path())[bundled.version]["thresholds"]
+    assert HybridClassifier.from_settings(settings).doubt == rule_of(read_screens(bundled_screen_path())[bundled.version])
 
 
 def test_a_model_without_a_screen_uses_one_threshold_and_says_so(settings, caplog):
     home_model(settings, version="local-elsewhere", refit_of=None)
     with caplog.at_level(logging.WARNING, logger="undertow.extractor.hybrid"):
         hybrid = HybridClassifier.from_settings(settings)
-    assert hybrid.thresholds == {} and hybrid.threshold == settings.llm.screen_threshold
+    assert hybrid.thresholds == {} and hybrid.doubt is None and hybrid.threshold == settings.llm.screen_threshold
     assert "local-elsewhere" in caplog.text and "hybrid_screen --write" in caplog.text
 
 
 def test_a_threshold_the_user_set_applies_to_every_signal(settings, home):
     (home / "config.toml").write_text("[llm]\nscreen_threshold = 0.7\n", encoding="utf-8")
     hybrid = HybridClassifier.from_settings(load_settings(home))
-    assert hybrid.thresholds == {} and hybrid.threshold == 0.7
+    assert hybrid.thresholds == {} and hybrid.doubt is None and hybrid.threshold == 0.7
 
 
 class Fixed(Classifier):
@@ -120,8 +148,8 @@ class Fixed(Classifier):
 
     name = "fixed"
 
-    def __init__(self, confidence: dict[str, dict[str, float]]):
-        self.confidence, self.asked = confidence, []
+    def __init__(self, confidence: dict[str, dict[str, float]], flagged: dict[str, list[str]] | None = None):
+        self.confidence, self.flagged, self.asked = confidence, flagged or {}, []
 
     @classmethod
     def from_settings(cls, settings):
@@ -129,7 +157,14 @@ class Fixed(Classifier):
 
     def classify(self, docs, embedded=None):
         self.asked += [d.id for d in docs]
-        return [Classification(doc_id=d.id, confidence=self.confidence.get(d.id, {}), backend=self.name, model_version="t") for d in docs]
+        return [
+            Classification(
+                doc_id=d.id, confidence=self.confidence.get(d.id, {}), backend=self.name, model_version="t",
+                flags=[SignalFlag(signal=s, confidence=self.confidence[d.id][s], evidence=[Evidence(quote=d.text, start=0, end=len(d.text))])
+                       for s in self.flagged.get(d.id, [])],
+            )
+            for d in docs
+        ]
 
 
 def test_each_signal_sends_by_its_own_threshold():
@@ -140,6 +175,20 @@ def test_each_signal_sends_by_its_own_threshold():
     hybrid.classify([Document(id=i, account_id="a", text="x") for i in screen.confidence])
     # A signal the screen file does not know (a home's own) keeps the one threshold.
     assert judge.asked == ["rare-hint", "common-strong", "new-signal"]
+
+
+def test_the_doubt_rule_sends_what_the_screen_is_unsure_of_and_keeps_what_it_is_sure_of_either_way():
+    screen = Fixed(
+        {"sure-quiet": {"rare": 0.01, "common": 0.05}, "sure-flagged": {"rare": 0.01, "common": 0.98},
+         "common-doubt": {"rare": 0.0, "common": 0.6}, "rare-hint": {"rare": 0.15, "common": 0.0}, "new-signal": {"theirs": 0.2}},
+        flagged={"sure-flagged": ["common"]},
+    )
+    judge = Fixed({})
+    hybrid = HybridClassifier(screen, judge, threshold=0.4, doubt=DoubtRule({"rare": 4.0, "common": 1.0}, cut=0.5))
+    results = hybrid.classify([Document(id=i, account_id="a", text="x") for i in screen.confidence])
+    # The rare signal's faint hint outweighs its confidence; a signal the rule does not know weighs as the rarest.
+    assert judge.asked == ["common-doubt", "rare-hint", "new-signal"]
+    assert results[1].labels == ["common"] and results[1].backend == "fixed"  # kept as the screen flagged it
 
 
 # --- the judge that answers from labels -----------------------------------------------------------------
@@ -166,11 +215,15 @@ def test_measure_routes_as_the_calibration_predicts(embedder):
     embedded = embed_texts([d.text for d in docs], embedder)
     scores = ScreenScores.of(model, docs, embedded)
     entry = screen_entry(model, {"dev": scores}, 0.3)
-    thresholds = entry["thresholds"]
-    measured = measure(model, {"dev": docs}, {"dev": embedded}, entry, single_threshold(scores, 0.3))
+    _, previous = choose_thresholds(scores, 0.3)
+    measured = measure(model, {"dev": docs}, {"dev": embedded}, entry, single_threshold(scores, 0.3), previous)
     rows = measured["dev"]["rows"]
     assert measured["server"] == {"requests": len(docs), "unknown_texts": 0}  # the hybrid runs reuse the llm run's answers
     assert rows["llm"]["macro_f1"] == 1.0 and rows["llm"]["vs_llm"] == 0.0
     assert rows[f"hybrid, old screen: top confidence >= {OLD_THRESHOLD}"]["sent_share"] == round((scores.confidence.max(axis=1) >= OLD_THRESHOLD).mean(), 4)
-    assert rows["hybrid, per-signal screen"]["sent_share"] == round(scores.sent(np.array([thresholds[s] for s in model.signals])).mean(), 4) <= 0.3
-    assert rows["local"]["macro_f1"] <= rows["hybrid, per-signal screen"]["macro_f1"] <= 1.0
+    assert rows["hybrid, per-signal thresholds (same budget)"]["sent_share"] == round(scores.sent(np.array([previous[s] for s in model.signals])).mean(), 4) <= 0.3
+    weights = np.array([entry["weights"][s] for s in model.signals])
+    assert rows[DOUBT_ROW]["sent_share"] == round((scores.doubt(weights) >= entry["cut"]).mean(), 4) <= 0.3
+    assert rows["local"]["macro_f1"] <= rows[DOUBT_ROW]["macro_f1"] <= 1.0
+    dev = measured["dev"]
+    assert dev["share_needed_knowing_mistakes"] <= dev["local_wrong_share"] + 0.01 and dev["share_needed_knowing_mistakes"] <= dev["share_needed"]

@@ -68,9 +68,9 @@ class LLMSettings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1)
     # `undertow ask` writes an LLM narrative only with --llm, or when this is on.
     ask_narrative: bool = False
-    # `--backend hybrid` screens with per-signal thresholds kept beside the model (screen.json).
-    # This one value replaces them all when set explicitly, and is the fallback, with a warning,
-    # for a model that has no screen entry.
+    # `--backend hybrid` screens with the doubt rule kept beside the model (screen.json). This one
+    # threshold on every signal's confidence replaces it when set explicitly, and is the fallback,
+    # with a warning, for a model that has no screen entry.
     screen_threshold: float = Field(default=0.4, ge=0, le=1)
 
     @property

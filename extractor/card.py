@@ -13,6 +13,7 @@ import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -63,6 +64,10 @@ class TrainingConfig(BaseModel):
     # Confidence: per signal, an isotonic map from the document score to the rate at which the
     # signal was really there, fitted on the development sets (extractor/calibration.py).
     confidence: str = "isotonic-on-dev/1"
+    # Which sentence scores choose a flag's quotes: the plain view's ("plain"), which reads meaning
+    # only and on real-text development data ranks the labelled evidence first more often, or the
+    # final blend of both views ("blend"), as every model made before this setting quotes.
+    evidence_view: Literal["plain", "blend"] = "plain"
 
     @model_validator(mode="after")
     def _check(self) -> "TrainingConfig":
@@ -91,6 +96,14 @@ class Figures(BaseModel):
 
 class ModelCard(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _quotes_as_made(cls, data: object) -> object:
+        """A card written before `evidence_view` existed belongs to a model that quotes by the blend."""
+        if isinstance(data, dict) and isinstance(data.get("config"), dict) and "evidence_view" not in data["config"]:
+            return {**data, "config": {**data["config"], "evidence_view": "blend"}}
+        return data
 
     version: str = "untrained"
     config: TrainingConfig = TrainingConfig()

@@ -144,8 +144,9 @@ class LocalModel:
         )
 
     def scores(self, embedded: list[EmbeddedText]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(per-sentence scores, per-document scores) for each document, computed as one batch:
-        a nightly run classifies thousands of documents and per-document calls cost more than the maths."""
+        """(per-sentence scores, per-document scores) for each document, computed as one batch (a
+        nightly run classifies thousands of documents and per-document calls cost more than the
+        maths). The document scores decide; the sentence scores rank the quotes (`evidence_view`)."""
         if not embedded:
             return []
         windows = self.windows(embedded)
@@ -154,7 +155,10 @@ class LocalModel:
         per_document = stacking.combined_scores(stacking.document_features(first), self.combiner_weights, self.combiner_bias)
         plain_sentence, plain_document = self.plain.scores(windows, embedded, self.config.plain_sentence_share)
         share = self.config.plain_share
-        per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
+        if self.config.evidence_view == "plain":
+            per_sentence = plain_sentence
+        else:
+            per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
         per_document = (1 - share) * per_document + share * plain_document
         return list(zip(per_sentence, per_document))
 
@@ -275,7 +279,7 @@ def _card_of_first_format(header: dict) -> ModelCard:
     meta = header.get("meta", {})
     return ModelCard(
         version=meta.get("version", "untrained"),
-        config=TrainingConfig(plain_share=header.get("plain_share", 0.5)),
+        config=TrainingConfig(plain_share=header.get("plain_share", 0.5), evidence_view="blend"),
         signals=header["signals"],
         embed_model=header["embed_model"],
         counts={k: v for k, v in meta.items() if isinstance(v, int) and k.endswith("_documents")},

@@ -145,12 +145,46 @@ def test_a_model_file_from_before_the_card_loads_and_an_older_shape_is_refused(t
 
     write(first_format)
     old = LocalModel.load(path)
-    assert old.version == "local-0123456789ab" and old.config == TrainingConfig()
+    # Such a model quotes as it always did, by the blend of both views.
+    assert old.version == "local-0123456789ab" and old.config == TrainingConfig(evidence_view="blend")
     embedded = _embed(embedder, SECURITY_TEXT)
     np.testing.assert_array_equal(old.document_scores(embedded)[1], current.document_scores(embedded)[1])
     write(first_format | {"layers": 2})
     with pytest.raises(DamagedModel, match="older undertow"):
         LocalModel.load(path)
+
+
+def test_a_card_from_before_evidence_view_quotes_by_the_blend_and_a_new_one_by_the_plain_view(tiny, tmp_path):
+    header_card = tiny.card.model_dump(mode="json")
+    del header_card["config"]["evidence_view"]
+    assert type(tiny.card).model_validate(header_card).config.evidence_view == "blend"
+    assert tiny.config.evidence_view == "plain" == TrainingConfig().evidence_view
+
+
+def test_the_quotes_come_from_the_view_the_card_names(tiny, embedder):
+    from undertow.extractor.sentences import embed_texts
+
+    text = (
+        "We had the quarterly review with the ops team on Tuesday. Dana, our sponsor, told us she is leaving the company "
+        "at the end of the month. The new dashboards are used daily and the export works. Security asked about the EU "
+        "data centre and the latest penetration test. Nobody has been named to replace her yet."
+    )
+    embedded = embed_texts([text], embedder)[0]
+    blend = tiny.copy()
+    blend.card = tiny.card.model_copy(update={"config": tiny.config.model_copy(update={"evidence_view": "blend"})})
+    plain_sentences, _ = tiny.plain.scores(tiny.windows([embedded]), [embedded], tiny.config.plain_sentence_share)
+    for model in (tiny, blend):
+        per_sentence, per_document = model.document_scores(embedded)
+        expected = plain_sentences[0] if model.config.evidence_view == "plain" else per_sentence
+        if model is blend:  # the blend is not the plain view's scores: the two rules differ here
+            assert not np.allclose(per_sentence, plain_sentences[0])
+        else:
+            np.testing.assert_array_equal(per_sentence, plain_sentences[0])
+        result = model.classify("d", embedded)
+        assert result.flags
+        for flag in result.flags:
+            k = model.signals.index(flag.signal)
+            assert flag.evidence[0].quote == embedded.sentences[int(np.argmax(expected[:, k]))].text
 
 
 def _embed(embedder, text: str):

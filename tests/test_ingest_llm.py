@@ -11,10 +11,15 @@ from openai_server import OpenAIServer
 from undertow.cli.app import app
 
 CHAMPION = "Our sponsor Dana told us she is leaving the company at the end of the month and nobody replaces her yet."
+# Notes the local model is unsure about, so the hybrid screen sends at least one to the LLM.
+UNSURE = [
+    "Call moved twice. Tom said the new COO is looking at all tools but he thinks we are fine. Reports still run every Monday.",
+    "Heard from a partner that they are talking to other vendors, not confirmed. Our champion has been quiet since March.",
+]
 
 
 def test_hybrid_ingest_records_tokens_and_cost_per_run(tmp_path, home, monkeypatch):
-    path = write_jsonl(tmp_path / "n.jsonl", [doc(1, text=CHAMPION), doc(2)])
+    path = write_jsonl(tmp_path / "n.jsonl", [doc(1, text=CHAMPION), doc(2), *(doc(3 + i, text=t) for i, t in enumerate(UNSURE))])
     with OpenAIServer() as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "test-key")
@@ -24,9 +29,9 @@ def test_hybrid_ingest_records_tokens_and_cost_per_run(tmp_path, home, monkeypat
         result = CliRunner().invoke(app, ["ingest", str(path), "--backend", "hybrid", "--json"])
         assert result.exit_code == 0, result.stderr
         summary = json.loads(result.stdout)
-        assert summary["new"] == 2
+        assert summary["new"] == 4
         stats = summary["classifier_stats"]
-        assert stats["screened"] == 2 and 1 <= stats["sent"] == len(server.requests)
+        assert stats["screened"] == 4 and 1 <= stats["sent"] == len(server.requests)
         assert stats["prompt_tokens"] > 0 and stats["cost_usd"] > 0
         assert "tokens" in result.stderr
     status = json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)

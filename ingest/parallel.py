@@ -123,16 +123,22 @@ def _worker_deaths() -> Iterator[None]:
         ) from None
 
 
-def open_embedding(workers: int, embedder: Embedder, embedding_kind: str) -> InlineEmbedding | WorkerEmbedding:
+def check_workers(workers: int, embedding_kind: str, setting: str = "--workers") -> None:
+    """Whether `workers` embedding processes can run for a home that embeds with `embedding_kind`;
+    `setting` is how the user wrote it (`--workers`, or `workers =` in the nightly config)."""
     if workers < 1:
-        raise ConfigurationError(f"--workers {workers}: use 1 or more (1 embeds in this process)")
+        raise ConfigurationError(f"{setting} {workers}: use 1 or more (1 embeds in this process)")
+    if workers > 1 and embedding_kind != "local":
+        raise ConfigurationError(
+            f"{setting} {workers}: runs the bundled embedding model in {workers} processes, but this home embeds with "
+            f"{embedding_kind!r}; set {setting} 1"
+        )
+
+
+def open_embedding(workers: int, embedder: Embedder, embedding_kind: str) -> InlineEmbedding | WorkerEmbedding:
+    check_workers(workers, embedding_kind)
     if workers == 1:
         return InlineEmbedding(embedder)
-    if embedding_kind != "local":
-        raise ConfigurationError(
-            f"--workers {workers} runs the bundled embedding model in {workers} processes, but this home embeds with "
-            f"{embedding_kind!r}: use --workers 1"
-        )
     return WorkerEmbedding(workers, embedder.name)
 
 

@@ -160,6 +160,7 @@ def one_nightly_at_a_time(home: Path, records_url: str | None = None):
 def _run_locked(config, config_path, settings, home, started_at, on_step, on_progress, on_failure, on_notice) -> NightlyReport:
     from undertow.extractor.backends import make_classifier
     from undertow.health.annotate import annotate_accounts, write_output
+    from undertow.ingest.parallel import check_workers
 
     health_config = load_scorecard(config, home.path)
     check_accounts_export(config)
@@ -168,12 +169,8 @@ def _run_locked(config, config_path, settings, home, started_at, on_step, on_pro
         classifier = make_classifier(config.backend, settings)
     except ValueError as error:  # an LLM backend without an endpoint
         raise ConfigurationError(f"backend: {error}") from None
-    if config.workers > 1 and settings.embedding != "local":
-        # Said before the first source, not after an hour of it.
-        raise ConfigurationError(
-            f"workers = {config.workers}: embedding in several processes needs the bundled model, but this home "
-            f"embeds with {settings.embedding!r}; set workers = 1"
-        )
+    # Said before the first source, not after an hour of it.
+    check_workers(config.workers, settings.embedding, setting="workers =")
 
     sources = []
     for source in config.sources:

@@ -4,7 +4,9 @@
 `BATCH.jsonl` (verbatim texts and where they came from), `BATCH.labels_a.jsonl` and
 `BATCH.labels_b.jsonl` (two independent readings against SIGNALS.md) and
 `BATCH.labels_settled.jsonl` (a third reading of the documents the two disagreed on).
-This module measures the agreement, merges the passes, splits by source family (a vendor,
+A later round added `BATCH.labels_c.jsonl` (a fresh reader who never gathered, under the
+stricter reading of docs/labelling.md) and `BATCH.labels_settled_bc.jsonl`; `--readings bc`
+builds from readings B and C instead (it did not train a better model: eval/RESULTS.md). This module measures the agreement, merges the passes, splits by source family (a vendor,
 forum or repository never spans two splits, so the test set measures text from places the model
 never saw) and writes `eval/data/real/{train,dev,test}.jsonl` and `provenance.tsv`.
 
@@ -42,6 +44,17 @@ def batches(raw_dir: Path = RAW_DIR) -> list[str]:
 
 def _labels_by_id(path: Path) -> dict[str, dict]:
     return {row["id"]: row for row in _read_jsonl(path)}
+
+
+# The pairs of independent readings a corpus can be built from, each with the file of the third
+# reading that settled their disagreements. "ab" is the corpus's own.
+READING_PAIRS = {"ab": ("labels_a", "labels_b", "labels_settled"), "bc": ("labels_b", "labels_c", "labels_settled_bc")}
+
+
+def readings(batch: str, pair: str = "ab", raw_dir: Path = RAW_DIR) -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    """(first, second, settled): one batch's pair of readings and the settling of their disagreements."""
+    first, second, settled = (raw_dir / f"{batch}.{name}.jsonl" for name in READING_PAIRS[pair])
+    return _labels_by_id(first), _labels_by_id(second), _labels_by_id(settled)
 
 
 def agreement(first: dict[str, dict], second: dict[str, dict], signals: list[str]) -> dict:
@@ -185,12 +198,11 @@ def to_document(doc: dict, labels: list[str], evidence: dict) -> dict:
     }
 
 
-def write_disagreements(signals: list[str], raw_dir: Path = RAW_DIR) -> int:
-    """`BATCH.disagreements.jsonl`: text and both readings, for the third reader."""
+def write_disagreements(signals: list[str], pair: str = "ab", raw_dir: Path = RAW_DIR) -> int:
+    """`BATCH.disagreements.jsonl`: text and both readings of the pair, for the third reader."""
     count = 0
     for batch in batches(raw_dir):
-        a = _labels_by_id(raw_dir / f"{batch}.labels_a.jsonl")
-        b = _labels_by_id(raw_dir / f"{batch}.labels_b.jsonl")
+        a, b, _ = readings(batch, pair, raw_dir)
         rows = []
         for doc in _read_jsonl(raw_dir / f"{batch}.jsonl"):
             if doc["id"] in a and doc["id"] in b and set(a[doc["id"]]["labels"]) != set(b[doc["id"]]["labels"]):
@@ -201,14 +213,13 @@ def write_disagreements(signals: list[str], raw_dir: Path = RAW_DIR) -> int:
     return count
 
 
-def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR) -> dict:
+def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR, pair: str = "ab") -> dict:
     merged, provenance, report, seen = [], [], {}, set()
     for batch in batches(raw_dir):
         docs = _read_jsonl(raw_dir / f"{batch}.jsonl")
-        a = _labels_by_id(raw_dir / f"{batch}.labels_a.jsonl")
-        b = _labels_by_id(raw_dir / f"{batch}.labels_b.jsonl")
-        settled = _labels_by_id(raw_dir / f"{batch}.labels_settled.jsonl")
-        report[batch] = agreement(a, b, signals) | {"settled": len(settled)}
+        a, b, settled = readings(batch, pair, raw_dir)
+        report[batch] = agreement(a, b, signals) | {"settled": len(settled), "readings": pair}
+        vendors = _labels_by_id(raw_dir / f"{batch}.labels_b.jsonl")
         for doc in docs:
             if doc["id"] not in a or doc["id"] not in b:
                 continue  # not read twice: not in the corpus
@@ -217,7 +228,7 @@ def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR)
                 continue
             seen.add(key)
             labels, evidence = merge(doc, a[doc["id"]], b[doc["id"]], settled.get(doc["id"]))
-            vendor = str(b[doc["id"]].get("vendor") or "").strip().lower()  # reading B names the vendor
+            vendor = str(vendors.get(doc["id"], {}).get("vendor") or "").strip().lower()  # reading B names the vendor
             merged.append(to_document(doc, labels, evidence) | {"vendor": vendor, "group": batch})
             provenance.append(doc | {"vendor": merged[-1]["vendor"]})
     split_of = assign_splits(merged, read_placed(out_dir / "provenance.tsv"))
@@ -260,12 +271,13 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--disagreements", action="store_true", help="write BATCH.disagreements.jsonl for the third reader")
+    parser.add_argument("--readings", choices=sorted(READING_PAIRS), default="ab", help="which pair of readings to build from (default: ab)")
     args = parser.parse_args()
     signals = signal_names()
     if args.disagreements:
-        print(f"{write_disagreements(signals)} documents to settle")
+        print(f"{write_disagreements(signals, args.readings)} documents to settle")
         return
-    print(json.dumps(build(signals), indent=2))
+    print(json.dumps(build(signals, pair=args.readings), indent=2))
 
 
 if __name__ == "__main__":

@@ -88,6 +88,32 @@ def test_build_writes_contract_valid_splits_and_provenance(tmp_path):
     assert len(provenance) == 31 and provenance[0].startswith("id\tsplit\tfamily")
 
 
+def test_readings_b_and_c_build_from_their_own_settlement_and_the_default_stays_a_and_b(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    docs = [{"id": f"ry-{i}", "family": f"site:{i}", "language": "en", "source": "note",
+             "text": f"Site {i}: We will not renew the contract; we are moving to Acme next month."} for i in range(6)]
+    (raw / "ry.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    churn = reading(["churn_intent"], {"churn_intent": ["We will not renew the contract"]})
+    both = reading(["churn_intent", "competitor_mention"], {"churn_intent": ["We will not renew the contract"],
+                                                            "competitor_mention": ["we are moving to Acme next month"]})
+    # Readings A and B agree everywhere; B and C disagree on one document, which a third reader settles.
+    for name, rows in (("labels_a", [churn] * 6), ("labels_b", [churn] * 6), ("labels_c", [both] + [churn] * 5)):
+        (raw / f"ry.{name}.jsonl").write_text("".join(json.dumps({"id": d["id"], **r}) + "\n" for d, r in zip(docs, rows)))
+    with pytest.raises(ValueError, match="ry-0: the passes disagree"):
+        build(SIGNALS, raw_dir=raw, out_dir=tmp_path, pair="bc")
+    (raw / "ry.labels_settled_bc.jsonl").write_text(json.dumps({"id": "ry-0", **both}) + "\n")
+    rows_of = lambda: {json.loads(line)["id"]: json.loads(line)["labels"] for split in ("train", "dev", "test")
+                       for line in (tmp_path / f"{split}.jsonl").read_text().splitlines()}
+    build(SIGNALS, raw_dir=raw, out_dir=tmp_path)
+    assert all(labels == ["churn_intent"] for labels in rows_of().values())
+    report = build(SIGNALS, raw_dir=raw, out_dir=tmp_path, pair="bc")
+    assert report["agreement"]["ry"]["readings"] == "bc" and report["agreement"]["ry"]["settled"] == 1
+    labels = rows_of()
+    assert labels["ry-0"] == ["churn_intent", "competitor_mention"]
+    assert all(labels[f"ry-{i}"] == ["churn_intent"] for i in range(1, 6))
+
+
 @pytest.mark.skipif(not real_path("test").exists(), reason="the real-text corpus lives in the source repository only")
 def test_the_committed_real_splits_share_no_source_group():
     families = {split: {d.account_id for d in load_documents(real_path(split), labelled=True)} for split in ("train", "dev", "test")}

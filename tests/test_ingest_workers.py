@@ -188,3 +188,19 @@ def test_an_ingest_waits_for_its_turn_on_a_shared_postgres_store(tmp_path, home,
         writer.join(timeout=30)
     assert summary.new == 3
     assert any("waiting for the shared record store's writer lock (`undertow reclassify`" in line for line in notices), notices
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs CPU affinity")
+def test_the_embedding_model_uses_no_more_blas_threads_than_the_cores_it_may_run_on():
+    # Two threads pinned to one core spin waiting for each other: ingest ran 9 times slower.
+    import subprocess
+    import sys
+
+    code = "from undertow.extractor.embedding import MultilingualUSE; print(MultilingualUSE()._model.threads)"
+    child = subprocess.Popen([sys.executable, "-c", "import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); exec(sys.argv[1])", code],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.communicate(timeout=120)[0].strip() == "1"
+    from undertow.cores import available_cores
+    from undertow.extractor.embedding import MultilingualUSE
+
+    assert MultilingualUSE()._model.threads == min(2, available_cores())

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
+from undertow.extractor.char_ngrams import char_wb_counts
 
 N_FEATURES = 2**18  # the default of TrainingConfig.hashed_features
 NGRAM_RANGE = (2, 5)  # the default of TrainingConfig.ngram_range
@@ -59,7 +60,9 @@ def counts(
     """Raw n-gram counts of each sentence's window (the sentence and its neighbours up to `window`
     away) and of each whole document, from one hashing pass."""
     flat = [sentence for sentences in documents for sentence in sentences]
-    raw = vectorizer(tuple(ngram_range), n_features).transform(flat).tocsr().astype(np.float32)
+    raw = char_wb_counts(flat, tuple(ngram_range), n_features)
+    if raw is None:  # text that is not valid Unicode: scikit-learn's own way, whatever it makes of it
+        raw = vectorizer(tuple(ngram_range), n_features).transform(flat).tocsr().astype(np.float32)
     lengths = [len(s) for s in documents]
     return (_window_operator(lengths, window) @ raw).tocsr(), (_document_operator(lengths) @ raw).tocsr()
 

@@ -6,8 +6,9 @@ portfolio (200,000 documents over 5,000 accounts unless told) is ingested with
 asked about, each command in its own process as a user runs it. Reported: documents/s and their
 ratio to embedding-only throughput, annotate time, ask p50/p95 once the model is loaded, the peak
 memory of each command with its worker processes (and of the Chroma server), and disk per 1,000
-documents. On a sample it also compares one process with N workers, and one home with two homes
-ingesting at once into one PostgreSQL and one Chroma server.
+documents. On a sample it also compares one process with N workers, ingest with embedding alone
+on one core, and one home with two homes ingesting at once into one PostgreSQL and one Chroma
+server, each home pinned to its own cores as two machines would be.
 
 Targets (issue 17), for 200,000 documents: ingestion at least 0.80 of embedding-only throughput,
 `annotate` for 5,000 accounts under 30 s, `ask` p95 under 1 s, peak memory under 2 GB.
@@ -39,6 +40,8 @@ from undertow.eval.scale_portfolio import (
 )
 from undertow.store.pg_admin import fresh_database
 
+from undertow.cores import available_cores
+
 TARGETS = {"ingest_vs_embedding": 0.80, "annotate_s": 30.0, "ask_p95_s": 1.0, "peak_memory_mb": 2048}
 QUESTIONS = ["Are they looking at a competitor?", "Who is our main contact now?", "Is the budget under pressure?"]
 NIGHT_HOURS = 4  # the window a nightly job gets (02:30 to 06:30) in the sizing figures
@@ -50,8 +53,6 @@ Step = Callable[[str], None]
 def bench_scale(docs: int = 200_000, accounts: int = 5_000, *, backends: tuple[str, ...] = BACKENDS, workers: int | None = None,
                 postgres_url: str | None = None, sample_docs: int = 4_000, asks: int = 60, work_dir: Path | None = None,
                 on_step: Step = lambda _: None) -> dict[str, dict]:
-    from undertow.cores import available_cores
-
     workers = workers or available_cores()
     figures: dict[str, dict] = {}
     if work_dir is not None:
@@ -78,6 +79,8 @@ def bench_scale(docs: int = 200_000, accounts: int = 5_000, *, backends: tuple[s
                 figures[backend] = bench_backend(store, portfolio, workers, asks, on_step)
         on_step(f"one process against {workers} workers, {sample_docs} documents ...")
         figures["workers"] = compare_workers(root / "workers", halves, workers)
+        on_step(f"one core: ingest against embedding alone, {len(halves[0])} files ...")
+        figures["one_core"] = compare_on_one_core(root / "one-core", halves[0])
         if "postgres" in backends and postgres_url:
             on_step(f"one home against two homes sharing PostgreSQL and a Chroma server, {sample_docs} documents ...")
             figures["two_homes"] = compare_homes(root / "homes", halves, postgres_url)
@@ -191,6 +194,40 @@ def compare_workers(folder: Path, halves: list[list[Path]], workers: int) -> dic
                                        "wall_s_with_startup": ran.wall_s, "peak_memory_mb": ran.peak_mb, "load_average": ran.load}  # fmt: skip
     figures[f"workers_{workers}_vs_1"] = round(figures[f"workers_{workers}"]["docs_per_s"] / figures["workers_1"]["docs_per_s"], 3)
     return figures
+
+
+# Embedding alone, as `ingest --workers 1` embeds, in a process pinned like the ingest it is
+# compared with; prints documents/s (the better of two passes: the first warms the caches).
+_EMBED_ONLY = """
+import json, sys, time
+from undertow.extractor.embedding import local_embedder
+from undertow.extractor.sentences import embed_texts
+texts = [json.loads(line)["text"] for path in sys.argv[1:] for line in open(path, encoding="utf-8") if line.strip()]
+embedder = local_embedder()
+embedder.embed(["warm up"])
+best = 0.0
+for _ in range(2):
+    started = time.perf_counter()
+    embed_texts(texts, embedder)
+    best = max(best, len(texts) / (time.perf_counter() - started))
+print(round(best, 1))
+"""
+
+
+def compare_on_one_core(folder: Path, paths: list[Path]) -> dict:
+    """Ingest (SQLite, embedded Chroma: everything on the core) against embedding alone, both
+    pinned to one core: the per-core cost of everything ingest does beyond embedding, which the
+    sizing table multiplies by cores. Where the writer and the workers share every core, the
+    ratio to embedding in N processes says more about the machine than about ingest."""
+    machines = machine_cores(2)
+    core = machines[0] if machines else None
+    folder.mkdir(parents=True)
+    ran = start_command(["ingest", *map(str, paths), "--workers", "1", "--json"], {"UNDERTOW_HOME": str(folder / "home")}, cpus=core).finish()
+    summary = json.loads(ran.stdout)
+    ingest = summary["new"] / summary["seconds"]
+    embedding = float(start_command(["-c", _EMBED_ONLY, *map(str, paths)], {}, module=True, cpus=core).finish().stdout.strip())
+    return {"cores": len(core) if core else available_cores(), "ingest_docs_per_s": round(ingest, 1),
+            "embedding_only_docs_per_s": embedding, "ingest_vs_embedding": round(ingest / embedding, 3)}  # fmt: skip
 
 
 def machine_cores(machines: int = 2) -> list[list[int]] | None:

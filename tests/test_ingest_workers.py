@@ -204,3 +204,21 @@ def test_the_embedding_model_uses_no_more_blas_threads_than_the_cores_it_may_run
     from undertow.extractor.embedding import MultilingualUSE
 
     assert MultilingualUSE()._model.threads == min(2, available_cores())
+
+
+def test_while_workers_embed_the_writing_process_keeps_to_one_blas_thread_and_gets_its_own_back():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from undertow.extractor.embedding import local_embedder
+    from undertow.ingest.parallel import WorkerEmbedding
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        pool = WorkerEmbedding(2, local_embedder().name)
+        try:
+            assert blas_threads() == {1}
+        finally:
+            pool.close()
+        assert blas_threads() == {2}

@@ -40,7 +40,7 @@ from undertow.eval.scale_portfolio import (
 )
 from undertow.store.pg_admin import fresh_database
 
-from undertow.cores import available_cores
+from undertow.cores import available_cores, usable_cpus
 
 TARGETS = {"ingest_vs_embedding": 0.80, "annotate_s": 30.0, "ask_p95_s": 1.0, "peak_memory_mb": 2048}
 QUESTIONS = ["Are they looking at a competitor?", "Who is our main contact now?", "Is the budget under pressure?"]
@@ -160,15 +160,10 @@ def embedding_only(texts: list[str], workers: int) -> dict[str, float]:
     """Documents/s embedding `texts` and nothing else: in this process as `--workers 1` does (the
     bundled model, 2 threads), and in `workers` processes with the thread budget `--workers` gives."""
     from undertow.extractor.embedding import local_embedder
-    from undertow.extractor.sentences import embed_texts
     from undertow.ingest.parallel import WorkerEmbedding
 
-    embedder = local_embedder()
-    embedder.embed(["warm up"])
-    started = time.perf_counter()
-    embed_texts(texts, embedder)
-    one = len(texts) / (time.perf_counter() - started)
-    pool = WorkerEmbedding(workers, embedder.name)
+    one = embedding_rate(texts)
+    pool = WorkerEmbedding(workers, local_embedder().name)
     try:
         batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
         for future in [pool.submit(batch, [""] * len(batch)) for batch in batches[: 2 * workers]]:
@@ -196,21 +191,28 @@ def compare_workers(folder: Path, halves: list[list[Path]], workers: int) -> dic
     return figures
 
 
-# Embedding alone, as `ingest --workers 1` embeds, in a process pinned like the ingest it is
-# compared with; prints documents/s (the better of two passes: the first warms the caches).
-_EMBED_ONLY = """
-import json, sys, time
-from undertow.extractor.embedding import local_embedder
-from undertow.extractor.sentences import embed_texts
+def embedding_rate(texts: list[str], passes: int = 1) -> float:
+    """Documents/s embedding `texts` in this process as `ingest --workers 1` does, the best of
+    `passes` (a later pass finds the caches warm)."""
+    from undertow.extractor.embedding import local_embedder
+    from undertow.extractor.sentences import embed_texts
+
+    embedder = local_embedder()
+    embedder.embed(["warm up"])
+    best = 0.0
+    for _ in range(passes):
+        started = time.perf_counter()
+        embed_texts(texts, embedder)
+        best = max(best, len(texts) / (time.perf_counter() - started))
+    return best
+
+
+# embedding_rate in a process pinned like the ingest it is compared with.
+_PINNED_EMBEDDING_RATE = """
+import json, sys
+from undertow.eval.bench_scale import embedding_rate
 texts = [json.loads(line)["text"] for path in sys.argv[1:] for line in open(path, encoding="utf-8") if line.strip()]
-embedder = local_embedder()
-embedder.embed(["warm up"])
-best = 0.0
-for _ in range(2):
-    started = time.perf_counter()
-    embed_texts(texts, embedder)
-    best = max(best, len(texts) / (time.perf_counter() - started))
-print(round(best, 1))
+print(round(embedding_rate(texts, passes=2), 1))
 """
 
 
@@ -219,20 +221,19 @@ def compare_on_one_core(folder: Path, paths: list[Path]) -> dict:
     pinned to one core: the per-core cost of everything ingest does beyond embedding, which the
     sizing table multiplies by cores. Where the writer and the workers share every core, the
     ratio to embedding in N processes says more about the machine than about ingest."""
-    machines = machine_cores(2)
-    core = machines[0] if machines else None
+    core = usable_cpus()[:1]
     folder.mkdir(parents=True)
     ran = start_command(["ingest", *map(str, paths), "--workers", "1", "--json"], {"UNDERTOW_HOME": str(folder / "home")}, cpus=core).finish()
     summary = json.loads(ran.stdout)
     ingest = summary["new"] / summary["seconds"]
-    embedding = float(start_command(["-c", _EMBED_ONLY, *map(str, paths)], {}, module=True, cpus=core).finish().stdout.strip())
-    return {"cores": len(core) if core else available_cores(), "ingest_docs_per_s": round(ingest, 1),
+    embedding = float(start_command(["-c", _PINNED_EMBEDDING_RATE, *map(str, paths)], {}, module=True, cpus=core).finish().stdout.strip())
+    return {"cpu": core[0], "ingest_docs_per_s": round(ingest, 1),
             "embedding_only_docs_per_s": embedding, "ingest_vs_embedding": round(ingest / embedding, 3)}  # fmt: skip
 
 
 def machine_cores(machines: int = 2) -> list[list[int]] | None:
     """This machine's cores split into `machines` equal sets, or None where there are too few."""
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cores = usable_cpus()
     per = len(cores) // machines
     return [cores[n * per : (n + 1) * per] for n in range(machines)] if per else None
 

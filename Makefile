@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UNDERTOW := $(VENV)/bin/undertow
 
-.PHONY: setup demo test model bench eval
+.PHONY: setup demo test encoder model bench eval
 
 setup: $(VENV)/.installed
 
@@ -18,6 +18,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Fine-tune the sentence encoder's layers on the training sets (extractor/encoder_training.py,
+# 17 minutes on 2 cores); run it when the training data changes, then `make model`.
+encoder: setup
+	$(PY) -m undertow.extractor.encoder_training extractor/model/encoder.npz
 
 # Rebuild the classifier that ships in the package, from eval/data and eval/data/real, with the
 # default TrainingConfig (extractor/card.py); the same checkout gives the same bytes.

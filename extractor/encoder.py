@@ -6,7 +6,9 @@ it (the convolutions over token n-grams and the feed-forward layers that make th
 vector, 3.4 million weights) is fine-tuned on this project's labelled data by
 `extractor/encoder_training.py`, which needs torch; using the result needs nothing but numpy.
 Frozen, the encoder had been the ceiling on real customers' text: linear heads over its vectors
-had reached what they could (eval/RESULTS.md).
+had reached what they could. Tuned, it classifies real text better, but its vectors lose the
+general meaning that retrieval and `ask` rely on, so the package does not embed with it yet
+(eval/RESULTS.md, "The tuned encoder").
 """
 
 from __future__ import annotations
@@ -23,10 +25,6 @@ NGRAM_ORDERS = (2, 3, 5)
 SINGLE_LAYERS = ("proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln_b", "cnn_W", "cnn_b", "d0", "d1", "p1", "d2", "p3", "d3")
 BRANCH_LAYERS = ("w1", "b1", "w2", "b2")
 TUNED_LAYERS = SINGLE_LAYERS + tuple(f"{layer}_{order}" for layer in BRANCH_LAYERS for order in NGRAM_ORDERS)
-
-
-def bundled_encoder_path() -> Path:
-    return Path(__file__).parent / "model" / "encoder.npz"
 
 
 @lru_cache(maxsize=4)

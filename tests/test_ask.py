@@ -374,7 +374,9 @@ def test_offline_flag_never_calls_the_llm(seeded, llm_env):
 def test_bench_ask_reports_figures(tmp_path, embedder):
     from undertow.eval.bench_ask import bench_ask
 
-    figures = bench_ask(tmp_path / "bench", documents=24, runs=2)
-    assert figures["documents"] == 24
+    # Six signalled notes, one of each kind and a second of the first, so that the figures do not
+    # hang on whether the model flags one particular sentence among routine ones.
+    figures = bench_ask(tmp_path / "bench", documents=60, runs=2)
+    assert figures["documents"] == 60
     assert figures["active_signals"] > 0 and figures["relevant_documents"] > 0
     assert 0 < figures["median_s_with_question"] and 0 < figures["median_s_without_question"]

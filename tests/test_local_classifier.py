@@ -58,10 +58,10 @@ def test_flags_carry_verbatim_evidence_and_scores_are_deterministic(embedder):
 # Floors a little below what the bundled model measured on the held-out sets (README, and
 # eval/RESULTS.md for each look): a regression guard, not a target.
 HELD_OUT_FLOORS = {
-    # measured 0.760 / 0.127 / 0.953, worst per-signal ECE 0.066 (churn_intent)
-    "synthetic test": {"macro_f1": 0.74, "quiet_false_alarm_rate": 0.15, "evidence_hit_rate": 0.93, "max_ece": 0.075},
-    # measured 0.464 / 0.263 / 0.801 on 788 documents, worst per-signal ECE 0.054
-    "real test": {"macro_f1": 0.45, "quiet_false_alarm_rate": 0.28, "evidence_hit_rate": 0.78, "max_ece": 0.065},
+    # measured 0.770 / 0.135 / 0.958, worst per-signal ECE 0.064 (churn_intent)
+    "synthetic test": {"macro_f1": 0.75, "quiet_false_alarm_rate": 0.15, "evidence_hit_rate": 0.93, "max_ece": 0.075},
+    # measured 0.464 / 0.255 / 0.791 on 788 documents, worst per-signal ECE 0.061 (budget_pressure)
+    "real test": {"macro_f1": 0.45, "quiet_false_alarm_rate": 0.28, "evidence_hit_rate": 0.77, "max_ece": 0.07},
 }
 
 

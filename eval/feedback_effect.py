@@ -3,7 +3,7 @@
 Draws documents of the real-text development set that the model gets wrong (a fixed, hashed
 order), turns each into the corrections a CSM would store with `undertow feedback` (confirm every
 missed signal, reject every false flag), refits, and reports how many of those documents the
-refit model gets right, how long the refit took, and the macro F1 and quiet false alarms of both
+refit model gets right (and forwarded copies of them), how long the refit took, and the macro F1 and quiet false alarms of both
 development sets before and after. Development figures only: the test sets are never read.
 
     python -m undertow.eval.feedback_effect [--documents 20] [--json]
@@ -25,6 +25,9 @@ from undertow.extractor.embedding import local_embedder
 from undertow.extractor.feedback import best_sentence_under, correction_example, refit_with_feedback
 from undertow.extractor.local import LocalModel, load_local_model
 from undertow.extractor.sentences import EmbeddedText, embed_texts
+
+
+FORWARDED = "FYI, forwarding this one from the customer thread.\n\n{text}\n\n--\nSent from my phone"
 
 
 def wrong_signals(model: LocalModel, doc: Document, embedded: EmbeddedText) -> dict[str, bool]:
@@ -62,6 +65,9 @@ def measure(documents: int = 20, full: bool = False) -> dict:
         )
         for i in drawn
     ]
+    # The same notes as they come back in a later export: forwarded, with a line above and a signature.
+    forwarded = [real[i].model_copy(update={"id": f"{real[i].id}-fwd", "text": FORWARDED.format(text=real[i].text)}) for i in drawn]
+    forwarded_embedded = embed_texts([d.text for d in forwarded], embedder)
     rest = [i for i in range(len(real)) if i not in set(drawn)]
     sets["real dev without the corrected documents"] = [real[i] for i in rest]
     embedded["real dev without the corrected documents"] = [real_embedded[i] for i in rest]
@@ -75,6 +81,7 @@ def measure(documents: int = 20, full: bool = False) -> dict:
                 (signal in after.classify(real[i].id, real_embedded[i]).labels) == present
                 for i in drawn for signal, present in corrections[real[i].id].items()
             ),
+            "forwarded_copies_fixed": sum(not wrong_signals(after, forwarded[n], forwarded_embedded[n]) for n in range(len(drawn))),
             "thresholds_unchanged": bool(np.array_equal(model.thresholds, after.thresholds)),
             "figures": {name: figures(after, docs, embedded[name]) for name, docs in sets.items()},
         }
@@ -120,7 +127,8 @@ def main() -> None:
         after = result[way]
         print(
             f"{way}: {after['documents_fixed']}/{result['documents']} documents right after it, "
-            f"{after['corrections_fixed']}/{result['corrections']} corrections, {after['seconds']} s, thresholds unchanged: {after['thresholds_unchanged']}"
+            f"{after['corrections_fixed']}/{result['corrections']} corrections, forwarded copies right {after['forwarded_copies_fixed']}/{result['documents']}, "
+            f"{after['seconds']} s, thresholds unchanged: {after['thresholds_unchanged']}"
         )
         for name, before in result["before"].items():
             now = after["figures"][name]

@@ -1,5 +1,5 @@
-"""CSM corrections (`undertow feedback`) turned into training examples, and the fast refit that
-applies them to a model in seconds.
+"""CSM corrections (`undertow feedback`) turned into training examples, and the fast refits:
+remembering corrections (seconds, nothing else moves) and nudging heads with new labels (distill).
 
 A confirmed signal becomes a positive on its evidence (the flag's quotes, or the sentence the
 current model scores highest when the model had missed it); a rejected one makes the whole
@@ -19,6 +19,7 @@ from scipy.optimize import minimize
 
 from undertow.documents import Document
 from undertow.extractor.card import library_versions
+from undertow.extractor.corrections import correction_memory
 from undertow.extractor.embedding import Embedder, same_space
 from undertow.extractor.local import LocalModel, bundled_model_path, load_local_model
 from undertow.extractor.sentences import EmbeddedText, embed_texts
@@ -85,6 +86,7 @@ class RefitReport:
     base_version: str
     version: str
     seconds: float
+    remembered: int = 0  # corrected documents that now decide themselves and their near copies
 
 
 def refit_base(current: LocalModel, kept: Path | None = None) -> LocalModel:
@@ -109,31 +111,45 @@ def refit_with_feedback(
     embedded: list[EmbeddedText] | None = None,
     created_by: str | None = None,
 ) -> tuple[LocalModel, RefitReport]:
-    """`base` with CSM corrections applied, in seconds and without the training data.
-
-    For each signal a correction judges, each of its six heads (sentence and document, embedding
-    and n-gram, stacked and plain) moves as retraining with the corrections added would move it,
-    to second order: the corrections' weighted logistic loss (each weighs `feedback_weight`
-    examples, with the head's C and class weights) plus the training objective's curvature at the
-    trained weights, ½ Δwᵀ H Δw with H's diagonal stored at training time (`head_curvature`). A
-    weight the training data holds firmly (a common n-gram, the direction every sentence shares)
-    barely moves; one it says little about moves freely. The change lies in the span of H⁻¹xᵢ of
-    the corrected rows, so one coefficient per row is optimised, not the weights.
-
-    Biases, the combiner and every threshold stay as trained, and a signal no correction judges
-    keeps its heads bit for bit (its scores can move only through the combiner's view of the other
-    signals' best sentences). Refit from the model trained on the data (the bundled one, or a full
-    `undertow train`) with all corrections, so that none is counted twice.
+    """`base` with the CSM corrections remembered (extractor/corrections.py): each corrected
+    document, and any note within the memory's radius of it, gets the CSM's verdict. Heads,
+    combiner and thresholds stay as trained, so no other document's flags move. Refit from the
+    model trained on the data (the bundled one, or a full `undertow train`) with all corrections.
 
     `embedded` are the examples' texts already embedded; otherwise `embedder` embeds them.
     """
     started = time.perf_counter()
+    embedded = _embedded(examples, embedder, embedded)
+    model = base.copy()
+    model.memory = correction_memory(examples, embedded, base.signals)
+    return _refit_card(model, base, examples, [], started, created_by)
+
+
+def nudge_heads(
+    base: LocalModel,
+    examples: list[LabelledExample],
+    embedded: list[EmbeddedText],
+    created_by: str | None = None,
+) -> tuple[LocalModel, RefitReport]:
+    """`base` with its heads moved to learn from `examples` in seconds, without the training data:
+    what `distill` does with an LLM's labels, where generalising to unseen documents is the point.
+
+    For each signal the examples judge, each of its six heads (sentence and document, embedding
+    and n-gram, stacked and plain) moves as retraining with the examples added would move it,
+    to second order: the examples' weighted logistic loss (each weighs `feedback_weight`
+    examples, with the head's C and class weights) plus the training objective's curvature at the
+    trained weights, ½ Δwᵀ H Δw with H's diagonal stored at training time (`head_curvature`). A
+    weight the training data holds firmly (a common n-gram, the direction every sentence shares)
+    barely moves; one it says little about moves freely. The change lies in the span of H⁻¹xᵢ of
+    the examples' rows, so one coefficient per row is optimised, not the weights.
+
+    Biases, the combiner and every threshold stay as trained, and a signal no example judges
+    keeps its heads bit for bit (its scores can move only through the combiner's view of the other
+    signals' best sentences).
+    """
+    started = time.perf_counter()
     if not base.curvature:
         raise ValueError(f"model {base.version} was made before feedback refits existed; run `undertow train` once, then refits work")
-    if embedded is None:
-        if embedder is None:
-            raise ValueError("refit_with_feedback needs the examples' vectors or an embedder")
-        embedded = embed_texts([e.doc.text for e in examples], embedder)
     examples = [LabelledExample(e.doc, e.known_signals, e.group, feedback=True) for e in examples]
     judged = {s for e in examples for s in (e.known_signals if e.known_signals is not None else base.signals)}
     columns = [k for k, signal in enumerate(base.signals) if signal in judged]
@@ -148,6 +164,20 @@ def refit_with_feedback(
                     continue
                 cost = c * weight[rows] * class_weights[y[rows, k].astype(int), k]
                 weights[:, k] = _nudge(weights[:, k], float(bias[k]), x[rows], y[rows, k], cost, diagonal[:, k])
+    return _refit_card(model, base, examples, [base.signals[k] for k in columns], started, created_by)
+
+
+def _embedded(examples: list[LabelledExample], embedder: Embedder | None, embedded: list[EmbeddedText] | None) -> list[EmbeddedText]:
+    if embedded is not None:
+        return embedded
+    if embedder is None:
+        raise ValueError("a refit needs the examples' vectors or an embedder")
+    return embed_texts([e.doc.text for e in examples], embedder)
+
+
+def _refit_card(model: LocalModel, base: LocalModel, examples: list[LabelledExample], moved: list[str], started: float,
+                created_by: str | None) -> tuple[LocalModel, RefitReport]:
+    """`model`, made from `base` and `examples`, with its card and the refit's report."""
     card = base.card.model_copy(
         update={
             "refit_of": base.version,
@@ -161,8 +191,8 @@ def refit_with_feedback(
     )
     model.card = card.model_copy(update={"version": card.identity()})
     report = RefitReport(
-        signals=[base.signals[k] for k in columns], feedback_documents=len(examples), base_version=base.version,
-        version=model.version, seconds=round(time.perf_counter() - started, 2),
+        signals=moved, feedback_documents=len(examples), base_version=base.version, version=model.version,
+        seconds=round(time.perf_counter() - started, 2), remembered=len(model.memory) if model.memory is not None else 0,
     )
     return model, report
 

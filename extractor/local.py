@@ -25,6 +25,7 @@ import numpy as np
 from undertow.extractor import lexical, plain_heads, stacking
 from undertow.extractor.calibration import apply_map
 from undertow.extractor.card import ModelCard, TrainingConfig
+from undertow.extractor.corrections import CONFIRMED, REJECTED, CorrectionMemory
 from undertow.extractor.grounding import is_quotable
 from undertow.extractor.results import Classification, Evidence, SignalFlag
 from undertow.extractor.sentences import EmbeddedText, document_vector
@@ -102,6 +103,8 @@ class LocalModel:
     # fitted on the development sets (extractor/calibration.py). Empty in older model files,
     # which keep the threshold-anchored mapping of `_calibrated`.
     confidence_maps: dict[str, list[list[float]]] = field(default_factory=dict)
+    # CSM corrections that decide their documents and near copies (extractor/corrections.py).
+    memory: CorrectionMemory | None = None
 
     @property
     def version(self) -> str:
@@ -160,6 +163,9 @@ class LocalModel:
         else:
             per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
         per_document = (1 - share) * per_document + share * plain_document
+        if self.memory is not None:
+            decided = self.memory.decide(np.array([document_vector(e) for e in embedded]))
+            per_document = np.where(decided == CONFIRMED, 1.0, np.where(decided == REJECTED, 0.0, per_document))
         return list(zip(per_sentence, per_document))
 
     def document_scores(self, embedded: EmbeddedText) -> tuple[np.ndarray, np.ndarray]:
@@ -206,6 +212,7 @@ class LocalModel:
         return LocalModel.from_arrays(
             arrays, signals=list(self.signals), thresholds=self.thresholds.copy(), embed_model=self.embed_model,
             card=self.card, curvature=dict(self.curvature), confidence_maps=dict(self.confidence_maps),
+            memory=None if self.memory is None else CorrectionMemory.from_arrays(self.memory.arrays()),
         )
 
     @classmethod
@@ -234,6 +241,7 @@ class LocalModel:
                 handle,
                 header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
                 **{k: v.astype(np.float16) for k, v in (self.arrays() | self.curvature).items()},
+                **(self.memory.arrays() if self.memory is not None else {}),
             )
 
     @classmethod
@@ -258,6 +266,7 @@ class LocalModel:
                 raise ValueError(f"made by an older undertow (no {missing[0]})")
             arrays = {k: data[k].astype(np.float32) for k in ARRAYS}
             curvature = {k: data[k].astype(np.float32) for k in data.files if k.startswith(("h_", "cw_"))}
+            memory = CorrectionMemory.from_arrays({k: data[k] for k in data.files if k.startswith("memory_")})
         card = ModelCard.model_validate(header["card"]) if "card" in header else _card_of_first_format(header)
         return cls.from_arrays(
             arrays,
@@ -267,6 +276,7 @@ class LocalModel:
             card=card,
             confidence_maps=header.get("confidence_maps", {}),
             curvature=curvature,
+            memory=memory,
         )
 
 

@@ -34,6 +34,7 @@ from undertow.extractor.card import (
     file_digest,
     library_versions,
 )
+from undertow.extractor.corrections import correction_memory
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
 from undertow.extractor.sentences import EmbeddedText, document_vector, embed_texts
@@ -463,6 +464,8 @@ def train_model(
     thresholds = calibrate_thresholds(model, dev_docs, dev_embedded)
     saved = model.copy(as_saved=True)
     model.confidence_maps = fit_confidence_maps(saved, dev_docs, dev_embedded)
+    if feedback:  # after calibration, which must see what the heads score, not the CSM's verdicts
+        model.memory = correction_memory(feedback, embedded[len(examples) - len(feedback) :], signals)
     dev_figures, start = {}, 0
     for s in dev_sets:
         dev_figures[s.path] = figures(saved, s.docs, dev_embedded[start : start + len(s.examples)])

@@ -1,4 +1,4 @@
-"""The model card and the fast feedback refit, on a tiny model trained on tests/data."""
+"""The model card and the fast refits (remembered corrections, nudged heads), on a tiny model trained on tests/data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from helpers import write_jsonl
 from undertow.documents import Document
 from undertow.extractor.card import DataFile, TrainingConfig
-from undertow.extractor.feedback import correction_example, refit_base, refit_with_feedback
+from undertow.extractor.feedback import correction_example, nudge_heads, refit_base, refit_with_feedback
 from undertow.extractor.local import DamagedModel, LocalModel
 from undertow.extractor.training import load_labelled_set, train_model
 from undertow.prompts import signal_names
@@ -94,38 +94,74 @@ def test_fold_groups_come_from_the_group_field(tmp_path):
     assert labelled.examples[2].fold_group == f"account:{rows[2]['account_id']}"
 
 
-def test_a_one_signal_correction_moves_only_that_signal_and_takes_seconds(tiny, embedder, tmp_path):
+def test_a_correction_decides_its_document_and_near_copies_and_moves_nothing_else(tiny, embedder, tmp_path):
     signal = "security_concern"
     k = tiny.signals.index(signal)
     doc = Document(id="fb-1", account_id="acme", text=SECURITY_TEXT)
-    before = tiny.document_scores(_embed(embedder, SECURITY_TEXT))[1]
-    correction = correction_example(doc, {signal: False}, {}, lambda s: "")  # a CSM rejects the flag
+    forwarded = f"FYI, forwarding this from the customer.\n\n{SECURITY_TEXT}\n\n--\nSent from my phone"
+    unrelated = "The quarterly review went well; they want two more seats for the Lisbon team next month."
+    texts = [SECURITY_TEXT, forwarded, unrelated]
+    before = [tiny.document_scores(_embed(embedder, text))[1] for text in texts]
+    assert before[0][k] >= tiny.thresholds[k]  # flagged, and wrongly so, says the CSM below
+    correction = correction_example(doc, {signal: False}, {}, lambda s: "")
 
     started = time.perf_counter()
     refit, report = refit_with_feedback(tiny, [correction], embedder)
     assert time.perf_counter() - started < 20
 
-    assert report.signals == [signal] and refit.card.refit_of == tiny.version and refit.version != tiny.version
-    np.testing.assert_array_equal(refit.thresholds, tiny.thresholds)  # no threshold moves, least of all another signal's
-    others = [j for j in range(len(tiny.signals)) if j != k]
+    assert report.remembered == 1 and report.signals == [] and refit.card.refit_of == tiny.version and refit.version != tiny.version
+    np.testing.assert_array_equal(refit.thresholds, tiny.thresholds)
     for name, trained in tiny.arrays().items():
-        moved = refit.arrays()[name]
-        if trained.ndim == 2 and trained.shape[1] == len(tiny.signals):
-            np.testing.assert_array_equal(moved[:, others], trained[:, others], err_msg=name)
-        elif not name.startswith("combiner"):
-            np.testing.assert_array_equal(moved, trained, err_msg=name)  # biases and idf stay
-    np.testing.assert_array_equal(refit.combiner_weights, tiny.combiner_weights)
-    assert not np.array_equal(refit.weights[:, k], tiny.weights[:, k])
-    after = refit.document_scores(_embed(embedder, SECURITY_TEXT))[1]
-    assert after[k] < before[k] - 0.1
+        np.testing.assert_array_equal(refit.arrays()[name], trained, err_msg=name)  # no head, bias or combiner moves
+    after = [refit.document_scores(_embed(embedder, text))[1] for text in texts]
+    assert after[0][k] == 0.0 and after[1][k] == 0.0  # the document and its forwarded copy: rejected
+    others = [j for j in range(len(tiny.signals)) if j != k]
+    np.testing.assert_allclose(after[0][others], before[0][others], atol=1e-6)  # the CSM judged one signal only
+    np.testing.assert_allclose(after[2], before[2], atol=1e-6)  # an unrelated note is scored as before
 
     refit.save(tmp_path / "refit.npz")
-    assert LocalModel.load(tmp_path / "refit.npz").card.feedback.documents == 1
+    loaded = LocalModel.load(tmp_path / "refit.npz")
+    assert loaded.card.feedback.documents == 1 and len(loaded.memory) == 1
+    assert loaded.document_scores(_embed(embedder, forwarded))[1][k] == 0.0
     # a second refit starts from the model trained on data, so no correction counts twice
     tiny.save(tmp_path / "base.npz")
     assert refit_base(refit, tmp_path / "base.npz").version == tiny.version
     with pytest.raises(ValueError, match="undertow train"):
         refit_base(refit, tmp_path / "nowhere.npz")
+
+
+def test_nudging_heads_with_new_labels_moves_only_their_signal(tiny, embedder):
+    """What distill does with an LLM's labels: the heads of the judged signal learn, nothing else moves."""
+    signal = "security_concern"
+    k = tiny.signals.index(signal)
+    before = tiny.document_scores(_embed(embedder, SECURITY_TEXT))[1]
+    label = correction_example(Document(id="fb-1", account_id="acme", text=SECURITY_TEXT), {signal: False}, {}, lambda s: "")
+
+    nudged, report = nudge_heads(tiny, [label], [_embed(embedder, SECURITY_TEXT)])
+
+    assert report.signals == [signal] and nudged.memory is None
+    np.testing.assert_array_equal(nudged.thresholds, tiny.thresholds)  # no threshold moves, least of all another signal's
+    others = [j for j in range(len(tiny.signals)) if j != k]
+    for name, trained in tiny.arrays().items():
+        moved = nudged.arrays()[name]
+        if trained.ndim == 2 and trained.shape[1] == len(tiny.signals):
+            np.testing.assert_array_equal(moved[:, others], trained[:, others], err_msg=name)
+        elif not name.startswith("combiner"):
+            np.testing.assert_array_equal(moved, trained, err_msg=name)  # biases and idf stay
+    np.testing.assert_array_equal(nudged.combiner_weights, tiny.combiner_weights)
+    assert not np.array_equal(nudged.weights[:, k], tiny.weights[:, k])
+    assert nudged.document_scores(_embed(embedder, SECURITY_TEXT))[1][k] < before[k] - 0.1
+
+
+def test_full_training_remembers_the_corrections_it_learnt_from(tiny, embedder):
+    signal = "security_concern"
+    k = tiny.signals.index(signal)
+    correction = correction_example(Document(id="fb-1", account_id="acme", text=SECURITY_TEXT), {signal: False}, {}, lambda s: "")
+    train = load_labelled_set(DATA / "small_train_with_security.jsonl")
+    dev = load_labelled_set(DATA / "small_dev_with_security.jsonl")
+    model, _ = train_model([train], [dev], tiny.signals, embedder, feedback_examples=[correction], created_by="pytest")
+    assert len(model.memory) == 1 and model.card.feedback.documents == 1
+    assert model.document_scores(_embed(embedder, SECURITY_TEXT))[1][k] == 0.0
 
 
 def test_a_model_file_from_before_the_card_loads_and_an_older_shape_is_refused(tiny, embedder, tmp_path):

@@ -208,8 +208,9 @@ def _feedback(home, embedder):
 
 
 def _refit(settings, home, model, examples, embedded, embedder):
-    """The fast refit of the model's data-trained base with the labels and the CSM corrections."""
-    from undertow.extractor.feedback import refit_base, refit_with_feedback
+    """The model's data-trained base with its heads nudged by the labels and the CSM corrections, and the corrections remembered."""
+    from undertow.extractor.corrections import correction_memory
+    from undertow.extractor.feedback import nudge_heads, refit_base
     from undertow.extractor.sentences import embed_texts
     from undertow.services.training import BASE_MODEL_NAME
 
@@ -220,8 +221,10 @@ def _refit(settings, home, model, examples, embedded, embedder):
     if not base.curvature:
         raise InputError(f"model {base.version} was made before refits existed: run `undertow distill --full` (or `undertow train --full` first)")
     corrections = _feedback(home, embedder)
-    vectors = embedded + embed_texts([e.doc.text for e in corrections], embedder)
-    candidate, _ = refit_with_feedback(base, examples + corrections, embedded=vectors)
+    correction_vectors = embed_texts([e.doc.text for e in corrections], embedder)
+    candidate, _ = nudge_heads(base, examples + corrections, embedded + correction_vectors)
+    if corrections:  # as in every model: a CSM's correction decides its document
+        candidate.memory = correction_memory(corrections, correction_vectors, base.signals)
     return candidate
 
 

@@ -99,8 +99,8 @@ def _full(settings, home, signals, train_sets, dev_sets, out, feedback, on_notic
 
 def refit(settings: Settings, *, out: Path | None = None, on_notice: Notice = quiet, base=None, started: float | None = None) -> TrainResult:
     """The home's last data-trained model (itself, the copy kept in models/local.base.npz, or the
-    bundled model) with every stored CSM correction applied (`refit_with_feedback`): seconds, not
-    minutes, and no thresholds move. Before a data-trained home model is overwritten it is kept
+    bundled model) with every stored CSM correction remembered (`refit_with_feedback`): seconds,
+    not minutes, and no head or threshold moves. Before a data-trained home model is overwritten it is kept
     as local.base.npz, so that the next refit starts from it again with all corrections."""
     from undertow.atomic import atomic_write_bytes
     from undertow.extractor.embedding import local_embedder

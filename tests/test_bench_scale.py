@@ -68,3 +68,13 @@ def test_a_home_played_as_a_machine_sees_only_its_own_cores():
     code = "import os; from undertow.cores import available_cores; print(sorted(os.sched_getaffinity(0)), available_cores())"
     ran = start_command(["-c", code], {}, module=True, cpus=machines[1]).finish()
     assert ran.stdout.split("]")[0] + "]" == str(machines[1]) and int(ran.stdout.split()[-1]) == len(machines[1])
+
+
+def test_a_start_up_and_a_rate_are_told_apart_from_two_runs():
+    from undertow.eval.bench_scale import startup_and_rate
+
+    # 2.5 s of start-up, then 100 documents/s: 500 documents take 7.5 s, 2,000 take 22.5 s
+    startup, rate = startup_and_rate((500, 7.5), (2000, 22.5))
+    assert startup == pytest.approx(2.5) and rate == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="longer"):
+        startup_and_rate((500, 7.5), (2000, 7.0))

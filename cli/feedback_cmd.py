@@ -18,11 +18,14 @@ def feedback(
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Store a CSM's correction as a label; the next `undertow train` learns from it."""
+    """Correct a document's flags. It counts at once (a rejected flag leaves the health score, a
+    confirmed signal is flagged); the next `undertow train` applies it to the model too."""
     result = record_feedback(settings_for(home), doc_id, confirm, reject, author)
     if as_json:
-        print_json({"doc_id": result.doc_id, "confirmed": result.confirmed, "rejected": result.rejected})
+        print_json({"doc_id": result.doc_id, "confirmed": result.confirmed, "rejected": result.rejected, "flags_added": result.flagged})
     else:
+        added = f"; flagged {', '.join(result.flagged)}" if result.flagged else ""
         err_console.print(
-            f"noted for {result.doc_id}: confirmed {result.confirmed or '-'}, rejected {result.rejected or '-'}; run `undertow train` to learn from it"
+            f"noted for {result.doc_id}: confirmed {result.confirmed or '-'}, rejected {result.rejected or '-'}{added}; "
+            "it counts in health scores now, and `undertow train` applies it to the model"
         )

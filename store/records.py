@@ -125,6 +125,7 @@ class RecordStore:
     def _save(self, batch: list[StoredDocument]) -> None:
         ids = [item.row["id"] for item in batch]
         with self.engine.begin() as conn:
+            confirmed = _confirmed_flags_missing_from(conn, ids, [flag for item in batch for flag in item.flags])
             conn.execute(delete(schema.flags).where(schema.flags.c.doc_id.in_(ids)))
             conn.execute(delete(schema.documents).where(schema.documents.c.id.in_(ids)))
             conn.execute(
@@ -138,15 +139,25 @@ class RecordStore:
                     for item in batch
                 ],
             )
-            flag_rows = [flag for item in batch for flag in item.flags]
+            flag_rows = [flag for item in batch for flag in item.flags] + confirmed
             if flag_rows:
                 conn.execute(insert(schema.flags), flag_rows)
 
     def replace_flags(self, doc_ids: list[str], flag_rows: list[dict]) -> None:
         with self.engine.begin() as conn:
+            flag_rows = flag_rows + _confirmed_flags_missing_from(conn, doc_ids, flag_rows)
             conn.execute(delete(schema.flags).where(schema.flags.c.doc_id.in_(doc_ids)))
             if flag_rows:
                 conn.execute(insert(schema.flags), flag_rows)
+
+    def add_flags(self, flag_rows: list[dict]) -> None:
+        if flag_rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(schema.flags), flag_rows)
+
+    def flagged_signals(self, doc_id: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return {row.signal for row in conn.execute(select(schema.flags.c.signal).where(schema.flags.c.doc_id == doc_id))}
 
     def iter_documents(self, account_id: str | None = None, with_vectors: bool = False) -> Iterator[dict]:
         columns = [c for c in schema.documents.c if with_vectors or c.name not in ("sentence_vectors", "sentence_spans")]
@@ -162,7 +173,10 @@ class RecordStore:
             row = conn.execute(select(schema.documents).where(schema.documents.c.id == doc_id)).first()
         return dict(row._mapping) if row else None
 
-    def flags(self, account_id: str | None = None) -> list[dict]:
+    def flags(self, account_id: str | None = None, include_rejected: bool = False) -> list[dict]:
+        """Flags with their documents' date, source and subject, newest first. A flag a CSM rejected
+        (`undertow feedback --reject`) counts nowhere from that moment: it is left out unless
+        `include_rejected` (the workspace shows it, with the verdict)."""
         query = (
             select(schema.flags, schema.documents.c.date, schema.documents.c.source, schema.documents.c.subject)
             .join(schema.documents, schema.documents.c.id == schema.flags.c.doc_id)
@@ -170,6 +184,10 @@ class RecordStore:
         )
         if account_id is not None:
             query = query.where(schema.flags.c.account_id == account_id)
+        if not include_rejected:
+            f, fb = schema.flags.c, schema.feedback.c
+            rejected = select(fb.doc_id).where(fb.doc_id == f.doc_id, fb.signal == f.signal, fb.present.is_(False))
+            query = query.where(~rejected.exists())
         with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         for row in rows:
@@ -241,6 +259,11 @@ class RecordStore:
                 insert(schema.feedback).values(doc_id=doc_id, signal=signal, present=present, author=author, created_at=utcnow())
             )
 
+    def feedback_stamp(self) -> tuple:
+        """(count, newest) of the verdicts: what changes whenever a CSM gives one."""
+        with self.engine.connect() as conn:
+            return tuple(conn.execute(select(func.count(), func.max(schema.feedback.c.created_at)).select_from(schema.feedback)).one())
+
     def feedback(self) -> list[dict]:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(select(schema.feedback))]
@@ -303,3 +326,17 @@ class RecordStore:
             query = query.where(table.c.account_id == account_id)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _confirmed_flags_missing_from(conn, doc_ids: list[str], flag_rows: list[dict]) -> list[dict]:
+    """The stored flags of `doc_ids` that a CSM confirmed and `flag_rows` (a classifier's new
+    verdict) lack: a person's confirmation outlives a classifier that disagrees."""
+    f, fb = schema.flags.c, schema.feedback.c
+    new = {(row["doc_id"], row["signal"]) for row in flag_rows}
+    kept = []
+    for start in range(0, len(doc_ids), 500):
+        query = select(schema.flags).join(schema.feedback, (fb.doc_id == f.doc_id) & (fb.signal == f.signal)).where(
+            f.doc_id.in_(doc_ids[start : start + 500]), fb.present.is_(True)
+        )
+        kept += [dict(row._mapping) for row in conn.execute(query) if (row.doc_id, row.signal) not in new]
+    return kept

@@ -136,21 +136,26 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
     home, _ = run_ingest([path], settings)
     before = raw_scores(settings.user_model_path, text, embedder)
 
+    assert before["security_concern"] < 0.5 and not home.records.flagged_signals("d-0001") & {"security_concern"}
     runner = CliRunner()
-    result = runner.invoke(app, ["feedback", "d-0001", "--reject", "silent_dissatisfaction", "--confirm", "security_concern"])
+    result = runner.invoke(app, ["feedback", "d-0001", "--reject", "silent_dissatisfaction", "--confirm", "security_concern", "--json"])
     assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["flags_added"] == ["security_concern"]
     assert {(f["signal"], f["present"]) for f in home.records.feedback()} == {
         ("silent_dissatisfaction", False), ("security_concern", True)
     }
+    # It counts at once, before any training: the confirmed signal is flagged, quoting the note.
+    (confirmed,) = [f for f in home.records.flags() if f["doc_id"] == "d-0001" and f["signal"] == "security_concern"]
+    assert confirmed["backend"] == "feedback" and confirmed["confidence"] == 1.0 and confirmed["evidence"][0]["quote"] in text
+    assert "silent_dissatisfaction" not in {f["signal"] for f in home.records.flags()}
     assert runner.invoke(app, ["feedback", "nope", "--reject", "budget_pressure"]).exit_code == 2
     assert runner.invoke(app, ["feedback", "d-0001", "--reject", "made_up"]).exit_code == 2
 
     report = _train_small()
     assert report["feedback_documents"] == 1
     after = raw_scores(settings.user_model_path, text, embedder)
-    assert after["silent_dissatisfaction"] < before["silent_dissatisfaction"]
-    # One confirmation on a 90-document training set moves the score most of the way to the flag.
-    assert after["security_concern"] > before["security_concern"] + 0.2
+    # The trained model remembers the verdicts for this note (and its near copies).
+    assert after["silent_dissatisfaction"] == 0.0 and after["security_concern"] == 1.0
 
 
 def test_reclassify_applies_a_new_model_to_stored_documents_without_reembedding(security_home, tmp_path, settings):

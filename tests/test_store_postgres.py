@@ -52,6 +52,23 @@ def test_a_new_version_replaces_the_document_and_its_flags(record_url):
     assert records.counts() == {"documents": 1, "accounts": 1, "flags": 1, "flagged_documents": 1, "feedback": 0, "failures": 0}
 
 
+def test_a_csm_verdict_outweighs_the_classifier_in_what_the_store_reads_back(record_url):
+    records = RecordStore(record_url)
+    records.save_documents([stored("a-1", signals=("budget_pressure", "champion_departure"))])
+    records.add_feedback("a-1", "budget_pressure", False, author="kim")  # a false flag
+    records.add_feedback("a-1", "churn_intent", True, author="kim")  # a miss, flagged by hand
+    records.add_flags([{**stored("a-1", signals=("churn_intent",)).flags[0], "backend": "feedback", "confidence": 1.0}])
+    assert sorted(f["signal"] for f in records.flags()) == ["champion_departure", "churn_intent"]
+    assert sorted(f["signal"] for f in records.flags("acme", include_rejected=True)) == ["budget_pressure", "champion_departure", "churn_intent"]
+    assert records.flagged_signals("a-1") == {"budget_pressure", "champion_departure", "churn_intent"}
+
+    # A classifier that disagrees later (a reclassify, a new version of the text) cannot undo either verdict.
+    records.replace_flags(["a-1"], stored("a-1", signals=("budget_pressure",)).flags)
+    assert [(f["signal"], f["backend"]) for f in records.flags()] == [("churn_intent", "feedback")]
+    records.save_documents([stored("a-1", text="The budget is frozen again.", signals=("champion_departure",))])
+    assert sorted((f["signal"], f["backend"]) for f in records.flags()) == [("champion_departure", "local"), ("churn_intent", "feedback")]
+
+
 def test_words_stored_under_another_id_are_not_stored_again(record_url):
     """The database refuses a second row with the same text_key; the store names what it left out."""
     records = RecordStore(record_url)

@@ -109,8 +109,12 @@ def test_reject_and_relabel_write_the_feedback_train_reads(demo, client):
     assert done.status_code == 303 and done.headers["location"].startswith(f"/accounts/{account_id}?saved=flag")
     stored = {(f["signal"], f["present"], f["author"]) for f in workspace.home.records.feedback() if f["doc_id"] == flag["doc_id"]}
     assert stored == {(flag["signal"], False, "robin")}
-    after = client.get(f"/api/accounts/{account_id}").json()["flags"][0]
+    flags_after = client.get(f"/api/accounts/{account_id}").json()["flags"]
+    after = flags_after[0]
     assert after["verdict"]["author"] == "robin" and after["verdict"]["present"] is False and after["verdict"]["at"]
+    # The rejected flag still shows, with its verdict, but no longer counts in the score.
+    others = [f for f in flags_after[1:] if f["signal"] == flag["signal"] and not f["verdict"]]
+    assert after["active"] is bool(others) and flag["active"]
 
     other = next(name for name in workspace.home.signal_names if name != flag["signal"])
     client.post("/feedback", data={**form, "verdict": "relabel", "relabel_to": other, "form_key": form_key(page)})

@@ -11,7 +11,8 @@ CONTEXT_CHARS = 600  # of a long document, this much text either side of the evi
 
 def account_view(workspace, account) -> dict:
     records, as_of = workspace.home.records, workspace.as_of
-    flags = [f for f in records.flags(account.account_id) if f.get("date") is None or f["date"].date() <= as_of]
+    # Rejected flags too: the page shows each with the verdict a CSM gave it.
+    flags = [f for f in records.flags(account.account_id, include_rejected=True) if f.get("date") is None or f["date"].date() <= as_of]
     documents = {d["id"]: d for d in records.iter_documents(account.account_id)}
     verdicts = {(f["doc_id"], f["signal"]): f for f in records.feedback() if f["doc_id"] in documents}
     brief = _brief(workspace, account.account_id)

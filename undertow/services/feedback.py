@@ -1,8 +1,12 @@
-"""`feedback`: a CSM's correction of a flag, stored as a label that the next `train` learns from."""
+"""`feedback`: a CSM's correction of a flag. It counts at once: a rejected flag is left out of
+health scores, briefs and digests (`RecordStore.flags`), and a confirmed signal that no classifier
+flagged is flagged, and stays flagged whatever a classifier later says. The next `train` applies
+it to the model too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from undertow.errors import InputError, NotFound
 from undertow.settings import Settings
@@ -13,6 +17,7 @@ class FeedbackResult:
     doc_id: str
     confirmed: list[str]
     rejected: list[str]
+    flagged: list[str] = field(default_factory=list)  # confirmed signals that had no flag and now have one
 
 
 def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject: list[str], author: str = "") -> FeedbackResult:
@@ -38,4 +43,35 @@ def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject:
             records.add_feedback(doc_id, signal, True, author)
         for signal in reject:
             records.add_feedback(doc_id, signal, False, author)
-    return FeedbackResult(doc_id, list(confirm), list(reject))
+        missing = [signal for signal in confirm if signal not in records.flagged_signals(doc_id)]
+        if missing:
+            records.add_flags(confirmed_flags(home, records.get_document(doc_id), missing, author))
+    return FeedbackResult(doc_id, list(confirm), list(reject), missing)
+
+
+FEEDBACK_BACKEND = "feedback"  # the flags table's `backend` for a flag a CSM confirmed
+
+
+def confirmed_flags(home, stored: dict, signals: list[str], author: str) -> list[dict]:
+    """Flags for signals a CSM confirmed on a stored document that no classifier flagged, quoting
+    the sentence the local model scores highest for each, with confidence 1 (a person said so)."""
+    from undertow.extractor.embedding import same_space
+    from undertow.extractor.feedback import best_sentence_under
+    from undertow.extractor.local import load_local_model
+    from undertow.extractor.sentences import EmbeddedText, embed_texts
+    from undertow.store.records import utcnow
+
+    model = load_local_model(home.model_path)
+    readable = same_space(stored["embed_model"], model.embed_model)
+    embedded = EmbeddedText.from_stored(stored) if readable else embed_texts([stored["text"]], home.embedder)[0]
+    best = best_sentence_under(model, embedded)
+    by_text = {sentence.text: sentence for sentence in embedded.sentences}
+    rows = []
+    for signal in signals:
+        sentence = by_text[best(signal)]
+        rows.append({
+            "doc_id": stored["id"], "signal": signal, "account_id": stored["account_id"], "confidence": 1.0,
+            "evidence": json.dumps([{"quote": sentence.text, "start": sentence.start, "end": sentence.end}], ensure_ascii=False),
+            "backend": FEEDBACK_BACKEND, "model_version": f"confirmed by {author or 'a CSM'}"[:128], "created_at": utcnow(),
+        })  # fmt: skip
+    return rows

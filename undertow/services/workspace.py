@@ -69,7 +69,8 @@ class Workspace:
         except OSError as error:
             raise NotFound(f"{self.accounts_csv}: {error.strerror or error}") from None
         runs = self.home.records.last_runs(1)
-        return stat.st_mtime_ns, stat.st_size, (runs[0]["id"], runs[0]["status"]) if runs else None
+        # A CSM's verdict moves scores at once (a rejected flag stops counting), so it is an input too.
+        return stat.st_mtime_ns, stat.st_size, (runs[0]["id"], runs[0]["status"]) if runs else None, self.home.records.feedback_stamp()
 
     def scored(self):
         """The AnnotateResult (undertow.services.health) for the current inputs."""

@@ -121,7 +121,7 @@ def refit_with_feedback(
     started = time.perf_counter()
     embedded = _embedded(examples, embedder, embedded)
     model = base.copy()
-    model.memory = correction_memory(examples, embedded, base.signals)
+    model.memory = correction_memory(examples, embedded, base.signals, lambda e: base.document_scores(e)[0])
     return _refit_card(model, base, examples, [], started, created_by)
 
 

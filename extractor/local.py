@@ -164,7 +164,7 @@ class LocalModel:
             per_sentence = [(1 - share) * stacked + share * plain for stacked, plain in zip(per_sentence, plain_sentence)]
         per_document = (1 - share) * per_document + share * plain_document
         if self.memory is not None:
-            decided = self.memory.decide(np.array([document_vector(e) for e in embedded]))
+            decided = self.memory.decide(embedded)
             per_document = np.where(decided == CONFIRMED, 1.0, np.where(decided == REJECTED, 0.0, per_document))
         return list(zip(per_sentence, per_document))
 

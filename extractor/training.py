@@ -465,7 +465,7 @@ def train_model(
     saved = model.copy(as_saved=True)
     model.confidence_maps = fit_confidence_maps(saved, dev_docs, dev_embedded)
     if feedback:  # after calibration, which must see what the heads score, not the CSM's verdicts
-        model.memory = correction_memory(feedback, embedded[len(examples) - len(feedback) :], signals)
+        model.memory = correction_memory(feedback, embedded[len(examples) - len(feedback) :], signals, lambda e: saved.document_scores(e)[0])
     dev_figures, start = {}, 0
     for s in dev_sets:
         dev_figures[s.path] = figures(saved, s.docs, dev_embedded[start : start + len(s.examples)])

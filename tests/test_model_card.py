@@ -119,6 +119,17 @@ def test_a_correction_decides_its_document_and_near_copies_and_moves_nothing_els
     np.testing.assert_allclose(after[0][others], before[0][others], atol=1e-6)  # the CSM judged one signal only
     np.testing.assert_allclose(after[2], before[2], atol=1e-6)  # an unrelated note is scored as before
 
+    # A confirmation reaches the same news in other words around it, not other news in the same template.
+    leaving = "Weekly sync done, dashboards fine, two tickets closed. Maria, our champion, told us she is leaving the company in June."
+    joining = "Weekly sync done, dashboards fine, two tickets closed. Peter told us he joins the analytics team in June."
+    champion = tiny.signals.index("champion_departure")
+    confirmed = correction_example(Document(id="fb-2", account_id="acme", text=leaving), {"champion_departure": True}, {},
+                                   lambda s: "Maria, our champion, told us she is leaving the company in June.")
+    both, _ = refit_with_feedback(tiny, [correction, confirmed], embedder)
+    scored = {text: both.document_scores(_embed(embedder, text))[1][champion] for text in (leaving, joining, f"Fwd:\n\n{leaving}")}
+    assert scored[leaving] == 1.0 and scored[f"Fwd:\n\n{leaving}"] == 1.0
+    assert scored[joining] == pytest.approx(tiny.document_scores(_embed(embedder, joining))[1][champion], abs=1e-6)
+
     refit.save(tmp_path / "refit.npz")
     loaded = LocalModel.load(tmp_path / "refit.npz")
     assert loaded.card.feedback.documents == 1 and len(loaded.memory) == 1

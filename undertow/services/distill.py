@@ -224,7 +224,7 @@ def _refit(settings, home, model, examples, embedded, embedder):
     correction_vectors = embed_texts([e.doc.text for e in corrections], embedder)
     candidate, _ = nudge_heads(base, examples + corrections, embedded + correction_vectors)
     if corrections:  # as in every model: a CSM's correction decides its document
-        candidate.memory = correction_memory(corrections, correction_vectors, base.signals)
+        candidate.memory = correction_memory(corrections, correction_vectors, base.signals, lambda e: base.document_scores(e)[0])
     return candidate
 
 

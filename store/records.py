@@ -259,6 +259,16 @@ class RecordStore:
                 insert(schema.feedback).values(doc_id=doc_id, signal=signal, present=present, author=author, created_at=utcnow())
             )
 
+    def withdraw_feedback(self, doc_id: str, signals: list[str], confirmed_by: str) -> list[str]:
+        """Delete the document's verdicts on `signals`, and the flags that only a confirmation put
+        there (backend `confirmed_by`); the signals that had a verdict."""
+        fb, f = schema.feedback.c, schema.flags.c
+        with self.engine.begin() as conn:
+            had = sorted(row.signal for row in conn.execute(select(fb.signal).where(fb.doc_id == doc_id, fb.signal.in_(signals))))
+            conn.execute(delete(schema.feedback).where(fb.doc_id == doc_id, fb.signal.in_(had)))
+            conn.execute(delete(schema.flags).where(f.doc_id == doc_id, f.signal.in_(had), f.backend == confirmed_by))
+        return had
+
     def feedback_stamp(self) -> tuple:
         """(count, newest) of the verdicts: what changes whenever a CSM gives one."""
         with self.engine.connect() as conn:

@@ -150,6 +150,13 @@ def test_csm_feedback_is_stored_and_folded_into_training(security_home, tmp_path
     assert "silent_dissatisfaction" not in {f["signal"] for f in home.records.flags()}
     assert runner.invoke(app, ["feedback", "nope", "--reject", "budget_pressure"]).exit_code == 2
     assert runner.invoke(app, ["feedback", "d-0001", "--reject", "made_up"]).exit_code == 2
+    assert runner.invoke(app, ["feedback", "d-0001", "--reject", "budget_pressure", "--clear", "budget_pressure"]).exit_code == 2
+    # A verdict taken back leaves nothing behind; given again, it counts again.
+    cleared = runner.invoke(app, ["feedback", "d-0001", "--clear", "security_concern", "--json"])
+    assert json.loads(cleared.stdout)["cleared"] == ["security_concern"]
+    assert "security_concern" not in home.records.flagged_signals("d-0001")
+    assert ("security_concern", True) not in {(f["signal"], f["present"]) for f in home.records.feedback()}
+    assert runner.invoke(app, ["feedback", "d-0001", "--confirm", "security_concern"]).exit_code == 0
 
     report = _train_small()
     assert report["feedback_documents"] == 1

@@ -68,6 +68,12 @@ def test_a_csm_verdict_outweighs_the_classifier_in_what_the_store_reads_back(rec
     records.save_documents([stored("a-1", text="The budget is frozen again.", signals=("champion_departure",))])
     assert sorted((f["signal"], f["backend"]) for f in records.flags()) == [("champion_departure", "local"), ("churn_intent", "feedback")]
 
+    # Taking verdicts back: the flag a confirmation made goes, a classifier's flag counts again.
+    records.replace_flags(["a-1"], stored("a-1", signals=("budget_pressure", "champion_departure")).flags)
+    assert records.withdraw_feedback("a-1", ["budget_pressure", "churn_intent", "strategy_shift"], confirmed_by="feedback") == [
+        "budget_pressure", "churn_intent"]
+    assert sorted(f["signal"] for f in records.flags()) == ["budget_pressure", "champion_departure"] and records.feedback() == []
+
 
 def test_words_stored_under_another_id_are_not_stored_again(record_url):
     """The database refuses a second row with the same text_key; the store names what it left out."""

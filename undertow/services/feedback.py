@@ -18,23 +18,26 @@ class FeedbackResult:
     confirmed: list[str]
     rejected: list[str]
     flagged: list[str] = field(default_factory=list)  # confirmed signals that had no flag and now have one
+    cleared: list[str] = field(default_factory=list)  # signals whose verdict was taken back
 
 
-def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject: list[str], author: str = "") -> FeedbackResult:
+def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject: list[str], author: str = "", clear: list[str] = ()) -> FeedbackResult:
     """Check the signals and the document, then write, holding the home's lock as every other
     writer does (a running ingest or reclassify makes this refuse with StoreBusy)."""
     from undertow.store.home import Home
     from undertow.store.lock import exclusive
 
-    if not confirm and not reject:
-        raise InputError("say what is right or wrong: --confirm SIGNAL and/or --reject SIGNAL")
+    if not confirm and not reject and not clear:
+        raise InputError("say what is right or wrong: --confirm SIGNAL and/or --reject SIGNAL (or --clear SIGNAL to take a verdict back)")
     home = Home(settings)
     known = home.signal_names
-    for signal in [*confirm, *reject]:
+    for signal in [*confirm, *reject, *clear]:
         if signal not in known:
             raise InputError(f"unknown signal {signal!r}: one of {', '.join(known)}")
     if set(confirm) & set(reject):
         raise InputError(f"cannot confirm and reject {sorted(set(confirm) & set(reject))} at once")
+    if set(clear) & (set(confirm) | set(reject)):
+        raise InputError(f"cannot give and take back a verdict on {sorted(set(clear) & (set(confirm) | set(reject)))} at once")
     with exclusive(home.path, "feedback", settings.sqlite_url):
         records = home.records
         if records.get_document(doc_id) is None:
@@ -46,7 +49,8 @@ def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject:
         missing = [signal for signal in confirm if signal not in records.flagged_signals(doc_id)]
         if missing:
             records.add_flags(confirmed_flags(home, records.get_document(doc_id), missing, author))
-    return FeedbackResult(doc_id, list(confirm), list(reject), missing)
+        cleared = records.withdraw_feedback(doc_id, list(clear), FEEDBACK_BACKEND) if clear else []
+    return FeedbackResult(doc_id, list(confirm), list(reject), missing, cleared)
 
 
 FEEDBACK_BACKEND = "feedback"  # the flags table's `backend` for a flag a CSM confirmed

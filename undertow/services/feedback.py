@@ -22,8 +22,9 @@ class FeedbackResult:
 
 
 def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject: list[str], author: str = "", clear: list[str] = ()) -> FeedbackResult:
-    """Check the signals and the document, then write, holding the home's lock as every other
-    writer does (a running ingest or reclassify makes this refuse with StoreBusy)."""
+    """Store verdicts (`confirm`, `reject`) or take earlier ones back (`clear`). Checks the signals
+    and the document, then writes, holding the home's lock as every other writer does (a running
+    ingest or reclassify makes this refuse with StoreBusy)."""
     from undertow.store.home import Home
     from undertow.store.lock import exclusive
 
@@ -59,7 +60,7 @@ FEEDBACK_BACKEND = "feedback"  # the flags table's `backend` for a flag a CSM co
 def confirmed_flags(home, stored: dict, signals: list[str], author: str) -> list[dict]:
     """Flags for signals a CSM confirmed on a stored document that no classifier flagged, quoting
     the sentence the local model scores highest for each, with confidence 1 (a person said so)."""
-    from undertow.extractor.embedding import same_space
+    from undertow.extractor.embedding import local_embedder, same_space
     from undertow.extractor.feedback import best_sentence_under
     from undertow.extractor.local import load_local_model
     from undertow.extractor.sentences import EmbeddedText, embed_texts
@@ -67,7 +68,8 @@ def confirmed_flags(home, stored: dict, signals: list[str], author: str) -> list
 
     model = load_local_model(home.model_path)
     readable = same_space(stored["embed_model"], model.embed_model)
-    embedded = EmbeddedText.from_stored(stored) if readable else embed_texts([stored["text"]], home.embedder)[0]
+    # Stored vectors of another embedding model (a home that embeds with an API) are re-made locally.
+    embedded = EmbeddedText.from_stored(stored) if readable else embed_texts([stored["text"]], local_embedder())[0]
     best = best_sentence_under(model, embedded)
     by_text = {sentence.text: sentence for sentence in embedded.sentences}
     rows = []

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from undertow.extractor.sentences import EmbeddedText, document_vector
+from undertow.extractor.sentences import EmbeddedText, document_vector, sentences_quoting
 
 if TYPE_CHECKING:
     from undertow.extractor.training import LabelledExample
@@ -66,9 +66,10 @@ class CorrectionMemory:
         if not len(self) or not len(embedded):
             return decided
         similarity = _unit(np.array([document_vector(e) for e in embedded])) @ _unit(self.vectors).T
+        anchors = _unit(self.anchors).T
         for i in np.flatnonzero((similarity >= self.radius).any(axis=1)):
             # Which anchors have a close sentence in this document.
-            matched = (_unit(embedded[i].vectors) @ _unit(self.anchors).T).max(axis=0) >= self.sentence_radius
+            matched = (_unit(embedded[i].vectors) @ anchors).max(axis=0) >= self.sentence_radius
             for k in range(self.verdicts.shape[1]):
                 rows = np.unique(self.anchor_rows[matched & (self.anchor_signals == k)])
                 rows = rows[(similarity[i, rows] >= self.radius) & (self.verdicts[rows, k] != 0)]
@@ -145,7 +146,7 @@ def correction_memory(
             if signal not in judged:
                 continue
             verdicts[k] = CONFIRMED if signal in labels else REJECTED
-            quoted = _sentences_quoting(emb, evidence.get(signal, [])) if signal in labels else []
+            quoted = sentences_quoting(emb, evidence.get(signal, [])) if signal in labels else []
             if not quoted:
                 scores = sentence_scores(emb) if scores is None else scores
                 quoted = [int(np.argmax(scores[:, k]))]
@@ -153,13 +154,3 @@ def correction_memory(
         corrections.append((document_vector(emb), verdicts, about))
     return remember(corrections, len(signals), embedded[0].vectors.shape[1] if embedded else 0)
 
-
-def _sentences_quoting(embedded: EmbeddedText, quotes: list[str]) -> list[int]:
-    found = set()
-    for quote in quotes:
-        start = embedded.text.find(quote) if quote else -1
-        if start < 0:
-            continue
-        end = start + len(quote)
-        found.update(i for i, s in enumerate(embedded.sentences) if s.start < end and start < s.end)
-    return sorted(found)

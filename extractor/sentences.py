@@ -51,6 +51,19 @@ def embed_texts(texts: list[str], embedder: Embedder, languages: list[str] | Non
     return out
 
 
+def sentences_quoting(embedded: EmbeddedText, quotes: list[str]) -> list[int]:
+    """Indices of the sentences that overlap any occurrence of any of `quotes` (evidence is
+    verbatim, but a quote may span sentences or cover only part of one)."""
+    found = set()
+    for quote in quotes:
+        start = embedded.text.find(quote) if quote else -1
+        while start >= 0:
+            end = start + len(quote)
+            found.update(i for i, sentence in enumerate(embedded.sentences) if sentence.start < end and start < sentence.end)
+            start = embedded.text.find(quote, start + 1)
+    return sorted(found)
+
+
 def document_vector(embedded: EmbeddedText) -> np.ndarray:
     """The document's vector, for retrieval and the document-level heads: the normalised mean of its sentences."""
     mean = embedded.vectors.mean(axis=0)

@@ -37,7 +37,7 @@ from undertow.extractor.card import (
 from undertow.extractor.corrections import correction_memory
 from undertow.extractor.embedding import Embedder
 from undertow.extractor.local import LocalModel, sentence_features
-from undertow.extractor.sentences import EmbeddedText, document_vector, embed_texts
+from undertow.extractor.sentences import EmbeddedText, document_vector, embed_texts, sentences_quoting
 
 from undertow.documents import Document
 
@@ -115,14 +115,7 @@ def sentence_targets(embedded: EmbeddedText, example: LabelledExample, signals: 
         if example.known_signals is not None and signal not in example.known_signals:
             mask[:, j] = False
             continue
-        for quote in evidence.get(signal, []):
-            start = embedded.text.find(quote)
-            while start >= 0:
-                end = start + len(quote)
-                for i, sentence in enumerate(embedded.sentences):
-                    if sentence.start < end and start < sentence.end:
-                        targets[i, j] = 1.0
-                start = embedded.text.find(quote, start + 1)
+        targets[sentences_quoting(embedded, evidence.get(signal, [])), j] = 1.0
         if signal in (example.doc.labels or []):
             mask[:, j] = targets[:, j] > 0
     return targets, mask

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import AsOfOption, HomeOption, ScorecardOption, err_console, parse_date, settings_for
+from undertow.cli.common import AsOfOption, HomeOption, JsonOption, ScorecardOption, err_console, parse_date, settings_for
+from undertow.errors import InputError
 from undertow.services import digest as digest_service
 
 
@@ -21,8 +22,13 @@ def digest(
     as_of: AsOfOption = None,
     scorecard: ScorecardOption = None,
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """What changed since the last scoring: accounts that entered the review queue and why, new high-severity flags, score drops."""
+    if as_json:
+        if fmt not in ("markdown", "json"):  # markdown is the default, so only a named other format conflicts
+            raise InputError(f"--json and --format {fmt} ask for two formats: give one")
+        fmt = "json"
     result = digest_service.digest(
         settings_for(home), since=since, as_of=parse_date("--as-of", as_of), fmt=fmt, min_severity=min_severity, min_drop=min_drop,
         scorecard=scorecard,

@@ -22,6 +22,13 @@ def _name(item: dict) -> str:
     return item["account_name"] if item["account_name"] == item["account_id"] else f"{item['account_name']} ({item['account_id']})"
 
 
+def _plain(text: str) -> str:
+    """Customer text and account names as literal text in Markdown and Slack's mrkdwn: both read
+    `<...>` as markup (a raw HTML tag; a disguised link or an `<!channel>` ping in Slack), and both
+    show these three entities as the characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _was(item: dict) -> str:
     return "new account" if item.get("previous_health") is None else f"was {num(item['previous_health'])}"
 
@@ -43,25 +50,26 @@ def markdown(d: Digest, bold: str = "**") -> str:
     if d.entered:
         lines += [heading(f"{len(d.entered)} account(s) entered the review queue"), ""]
         for item in d.entered[:SHOWN]:
-            lines.append(f"- {bold}{_name(item)}{bold}: {item['band'] or 'unscored'}, health {num(item['health_score'])} ({_was(item)})")
-            lines += [f"  - {reason}" for reason in item["reasons"]]
+            lines.append(f"- {bold}{_plain(_name(item))}{bold}: {item['band'] or 'unscored'}, health {num(item['health_score'])} ({_was(item)})")
+            lines += [f"  - {_plain(reason)}" for reason in item["reasons"]]
         lines += [*_more(d.entered), ""]
     if d.flags:
         lines += [heading(f"{len(d.flags)} new high-severity flag(s)"), ""]
         for flag in d.flags[:SHOWN]:
             where = ", ".join(x for x in (flag["source"], flag["date"]) if x)
-            lines.append(f"- {bold}{_name(flag)}{bold}: {flag['signal'].replace('_', ' ')} ({where}; confidence {flag['confidence']:.2f})")
+            lines.append(f"- {bold}{_plain(_name(flag))}{bold}: {flag['signal'].replace('_', ' ')} ({_plain(where)}; confidence {flag['confidence']:.2f})")
             if flag["quote"]:
-                lines.append(f"  > \u201c{_oneline(flag['quote'])}\u201d")
+                lines.append(f"  > \u201c{_plain(_oneline(flag['quote']))}\u201d")
         lines += [*_more(d.flags), ""]
     if d.drops:
         lines += [heading(f"{len(d.drops)} score drop(s)"), ""]
         for drop in d.drops[:SHOWN]:
-            lines.append(f"- {bold}{_name(drop)}{bold}: {num(drop['previous_health'])} \u2192 {num(drop['health_score'])} "
+            lines.append(f"- {bold}{_plain(_name(drop))}{bold}: {num(drop['previous_health'])} \u2192 {num(drop['health_score'])} "
                          f"({drop['change']:+.0f}), {drop['previous_band'] or 'unscored'} \u2192 {drop['band'] or 'unscored'}")
         lines += [*_more(d.drops), ""]
     if d.left:
-        lines += [f"{len(d.left)} account(s) left the review queue.", ""]
+        shown = ", ".join(_plain(account_id) for account_id in d.left[:SHOWN]) + (f" and {len(d.left) - SHOWN} more" if len(d.left) > SHOWN else "")
+        lines += [f"{len(d.left)} account(s) left the review queue: {shown}.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -91,7 +99,7 @@ def html(d: Digest) -> str:
         parts.append(f"<h2>{len(d.drops)} score drop(s)</h2><table><thead><tr><th>account</th><th class=\"num\">was</th>"
                      f"<th class=\"num\">now</th><th class=\"num\">change</th><th>band</th></tr></thead><tbody>{rows}</tbody></table>")
     if d.left:
-        parts.append(f"<p>{len(d.left)} account(s) left the review queue.</p>")
+        parts.append(f"<p>{len(d.left)} account(s) left the review queue: {esc(', '.join(d.left))}.</p>")
     return page(_title(d), "".join(parts))
 
 

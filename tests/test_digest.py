@@ -81,15 +81,32 @@ def test_markdown_and_html_quote_the_evidence_as_text(store, tmp_path):
     code, out = digest_of()
     assert code == 0
     assert "# Undertow digest for 2026-10-01" in out and "## 2 account(s) entered the review queue" in out
-    assert "> \u201cOur <b>sponsor</b> Dana leaves in November.\u201d" in out
+    # Markdown renderers and Slack read <...> as markup: the customer's words stay words.
+    assert "> \u201cOur &lt;b&gt;sponsor&lt;/b&gt; Dana leaves in November.\u201d" in out and "<b>" not in out
     code, _ = digest_of("--format", "html", "--out", str(tmp_path / "digest.html"))
     page = (tmp_path / "digest.html").read_text(encoding="utf-8")
     assert code == 0 and "Our &lt;b&gt;sponsor&lt;/b&gt; Dana" in page and "<b>sponsor" not in page
 
 
+def test_the_chat_text_cannot_ping_a_channel_or_disguise_a_link(store):
+    flagged(store, "initech", "i-3", dt.datetime(2026, 9, 30), "churn_intent", "We leave: see <https://phish.example|the form> and <!channel>.",
+            dt.datetime(2026, 10, 1, 3))
+    code, out = digest_of("--json")  # the same as --format json
+    text = json.loads(out)["text"]
+    assert code == 0 and "&lt;https://phish.example|the form&gt; and &lt;!channel&gt;" in text
+    assert "<!channel>" not in text and "<https://" not in text
+
+
+def test_accounts_that_left_the_queue_are_named(store):
+    store.save_snapshots([snapshot("acme", dt.datetime(2026, 10, 2), 85, "green"), snapshot("globex", dt.datetime(2026, 10, 2), 28, "red", DROP)])
+    code, out = digest_of("--as-of", "2026-10-02")
+    assert code == 0 and "1 account(s) left the review queue: acme." in out
+
+
 def test_bad_options_are_one_line(store, settings):
     assert digest_of("--since", "3h")[0] == 2 and "use days or weeks" in digest_of("--since", "3h")[1]
     assert digest_of("--format", "pdf")[0] == 2
+    assert digest_of("--json", "--format", "html")[0] == 2 and "two formats" in digest_of("--json", "--format", "html")[1]
     empty = CliRunner().invoke(app, ["digest", "--home", str(settings.resolved_home / "other")])
     assert empty.exit_code == 2 and "no scores in" in empty.stderr
 

@@ -85,7 +85,9 @@ def review_triggers(facts: ReviewFacts, config: HealthConfig) -> list[Trigger]:
     previous, health = facts.previous_score, facts.health_score
     if previous is not None and health is not None and previous - health >= rules.score_drop:
         day = facts.previous_day.isoformat() if facts.previous_day else "the last score"
-        found.append(Trigger("score_drop", f"health fell {previous - health:.0f} points since {day} (from {previous:.0f} to {health:.0f})"))
+        # The fall is told between the rounded scores a reader sees, so the three figures add up.
+        was, now = round(previous), round(health)
+        found.append(Trigger("score_drop", f"health fell {was - now} points since {day} (from {was} to {now})"))
 
     days = facts.days_since_contact
     limit = config.profiles[facts.profile].no_contact_days if facts.profile in config.profiles else None

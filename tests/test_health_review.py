@@ -139,3 +139,13 @@ def test_a_signal_with_a_review_reason_sends_the_account_to_review_whatever_its_
     by_id = {a.account_id: a for a in accounts}
     assert by_id["quiet"].review_reasons == ["the customer said it will leave or shrink (churn intent)"]
     assert not any("will leave" in r for r in by_id["stable"].review_reasons)  # champion_departure has no review_reason
+
+
+def test_a_fall_is_told_in_figures_that_add_up(tmp_path):
+    from undertow.health.review import ReviewFacts, review_triggers
+
+    (tmp_path / "scorecard.yaml").write_text(SCORECARD, encoding="utf-8")
+    facts = ReviewFacts(health_score=51.7, band="yellow", quant_score=51.7, quant_band="yellow", qual_risk=0.0, signals=(),
+                        previous_score=80.4, previous_day=dt.date(2026, 9, 1))
+    reasons = [t.reason for t in review_triggers(facts, load_config(tmp_path / "scorecard.yaml")) if t.kind == "score_drop"]
+    assert reasons == ["health fell 28 points since 2026-09-01 (from 80 to 52)"]  # not "fell 29 ... from 80 to 52"

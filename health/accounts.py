@@ -11,12 +11,17 @@ import csv
 import datetime as dt
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from undertow.columns import match_columns
 from undertow.documents import parse_date
 from undertow.errors import InputError
+from undertow.ingest.decode import RejectedInput
+from undertow.ingest.tabular import sniff_dialect
+from undertow.ingest.textfile import open_text
 
 # Canonical column -> (lowest, highest) accepted value; None means unbounded.
 NUMERIC: dict[str, tuple[float | None, float | None]] = {
@@ -101,10 +106,13 @@ def resolve_columns(header: list[str], mapping: dict[str, str], path: Path) -> d
 
 
 def parse_number(text: str) -> float:
-    """Numbers as CRM exports write them: `1,250`, `$12,000.50`, `4,5` (a decimal comma)."""
+    """Numbers as CRM exports write them: `1,250`, `$12,000.50`, `4,5` (a decimal comma), and
+    European exports' `1.250,50` or `1.250.000` (a lone `1.250` stays one and a quarter)."""
     value = text.strip().replace("\u00a0", "").replace(" ", "").lstrip("$€£")
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", value):
         value = value.replace(",", "")
+    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}", value):
+        value = value.replace(".", "").replace(",", ".")
     elif re.fullmatch(r"-?\d+,\d{1,2}", value):
         value = value.replace(",", ".")
     number = float(value)
@@ -125,15 +133,31 @@ def _check_number(name: str, text: str) -> tuple[float | None, str | None]:
     return number, None
 
 
+@contextmanager
+def _table(path: Path, problems: list[RowProblem]) -> Iterator[csv.DictReader]:
+    """Rows of a CRM export as the documents' CSV reader takes them: comma, semicolon, tab or
+    pipe, in UTF-8 or another encoding, which is then named as a problem on line 1 (a wrong
+    guess would quietly turn every accent in a name into something else)."""
+    try:
+        source = open_text(path)
+    except RejectedInput as error:
+        raise AccountFileError(f"{path}: {error}; expected a CSV with a header row with account_id and the ACCOUNTS.md columns") from None
+    if source.warning:
+        problems.append(RowProblem(str(path), 1, source.warning))
+    with source.stream as handle:
+        dialect = sniff_dialect(handle.read(64 * 1024))
+        handle.seek(0)
+        yield csv.DictReader(handle, dialect=dialect)
+
+
 def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountTable:
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.DictReader(handle)
+    problems: list[RowProblem] = []
+    with _table(path, problems) as reader:
         header = [h for h in (reader.fieldnames or []) if h is not None]
         if not header:
             raise AccountFileError(f"{path}: empty file; expected a header row with account_id and the ACCOUNTS.md columns")
         columns = resolve_columns(header, mapping or {}, path)
         rows: list[AccountRow] = []
-        problems: list[RowProblem] = []
         first_line: dict[str, int] = {}
         for record in reader:
             line = reader.line_num
@@ -223,8 +247,8 @@ class Outcomes:
 def read_outcomes(path: Path, mapping: dict[str, str] | None = None) -> Outcomes:
     """`account_id`, `churned` (true/false), `outcome_date` (not needed for scoring)."""
     mapping = mapping or {}
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.DictReader(handle)
+    problems: list[RowProblem] = []
+    with _table(path, problems) as reader:
         header = [h for h in (reader.fieldnames or []) if h is not None]
         by_normal = {_normalise(h): h for h in header}
         id_column = mapping.get("account_id") or by_normal.get("account_id") or by_normal.get("id")
@@ -234,7 +258,6 @@ def read_outcomes(path: Path, mapping: dict[str, str] | None = None) -> Outcomes
                 f"{path}: expected columns account_id and churned, found {header}; map them with --map account_id=COLUMN --map churned=COLUMN"
             )
         churned: dict[str, bool] = {}
-        problems: list[RowProblem] = []
         first_line: dict[str, int] = {}
         for record in reader:
             line = reader.line_num

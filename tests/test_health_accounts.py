@@ -66,6 +66,18 @@ def test_file_level_errors_say_how_to_fix_them(tmp_path):
         read_accounts(write(tmp_path, "", "empty.csv"))
 
 
+def test_european_and_other_exports_are_read_as_they_come(tmp_path):
+    semicolons = read_accounts(write(tmp_path, 'Account ID;Account Name;ARR;Health\nb1;Bee;"1.250,50";Amber\n', "semi.csv"))
+    assert [(r.account_id, r.values["arr"], r.text["csm_sentiment"]) for r in semicolons.rows] == [("b1", 1250.5, "yellow")]
+    tabs = read_accounts(write(tmp_path, "account_id\tarr\nt1\t5\n", "tabs.tsv"))
+    assert [(r.account_id, r.values["arr"]) for r in tabs.rows] == [("t1", 5.0)]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("account_id,account_name\nm1,M\u00fcller GmbH\n".encode("cp1252"))
+    table = read_accounts(latin)
+    assert table.rows[0].raw["account_name"] == "M\u00fcller GmbH"
+    assert [(p.line, p.skipped) for p in table.problems] == [(1, False)] and "not UTF-8" in table.problems[0].reason
+
+
 def test_individual_nps_answers_become_the_segment_scale(tmp_path):
     table = read_accounts(write(tmp_path, "account_id,nps\na,10\nb,7\nc,3\nd,\n"))
     assert table.nps_scale == "person"
@@ -74,7 +86,8 @@ def test_individual_nps_answers_become_the_segment_scale(tmp_path):
     assert segment.nps_scale == "segment" and segment.rows[0].values["nps"] == 10
 
 
-@pytest.mark.parametrize("text, number", [("1,250", 1250.0), ("$12,000.50", 12000.5), ("4,5", 4.5), (" 7 ", 7.0), ("-3", -3.0)])
+@pytest.mark.parametrize("text, number", [("1,250", 1250.0), ("$12,000.50", 12000.5), ("4,5", 4.5), (" 7 ", 7.0), ("-3", -3.0),
+                                          ("1.250,50", 1250.5), ("€1.250.000", 1250000.0), ("1.250", 1.25)])
 def test_numbers_as_crm_exports_write_them(text, number):
     assert parse_number(text) == number
 

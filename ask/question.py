@@ -43,7 +43,22 @@ _STOPWORDS = {
     "for", "and", "or", "but", "not", "any", "anything", "some", "something", "our", "ours", "we", "us", "you", "your",
     "the", "a", "an", "of", "to", "in", "on", "at", "by", "it", "its", "still", "really", "going", "happening", "account",
     "customer", "client", "tell", "know", "say", "said", "much", "many", "more", "most", "very", "just", "also", "yet",
+    # the same small words in German, French, Spanish, Italian, Dutch and Portuguese: a passage
+    # sharing only "mit" or "les" with a question does not answer it
+    "wer", "wie", "wann", "warum", "ist", "sind", "war", "hat", "haben", "sie", "wir", "ihr", "ihre", "mit", "von", "für",
+    "und", "oder", "nicht", "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "auf", "aus", "bei", "noch", "über",
+    "quoi", "qui", "quand", "pourquoi", "comment", "est", "sont", "ont", "avec", "pour", "les", "une", "dans", "sur", "pas",
+    "nous", "vous", "ils", "elles", "leur", "leurs", "notre", "que", "quel", "quelle", "qué", "quién", "cuándo", "por", "para",
+    "con", "los", "las", "una", "uno", "del", "están", "son", "hay", "nuestro", "nuestra", "ellos", "che", "chi", "come", "perché",
+    "sono", "hanno", "per", "gli", "della", "nel", "loro", "nostro", "nostra", "wat", "waarom", "hoe", "zijn",
+    "hebben", "met", "voor", "van", "een", "het", "niet", "ons", "onze", "hun", "quem", "quando", "porque", "como", "são", "têm",
+    "com", "uma", "nos", "não", "nosso", "nossa", "eles",
 }  # fmt: skip
+# Notes our own team writes: their authors are the CSMs, not the customer's people.
+_OWN_SOURCES = {"call_note", "meeting_transcript", "note"}
+# A capitalised word after a lower-case word or a comma is a name (or a brand), not a sentence's
+# first word: "Gesprek met Femke", "thanks, Dana".
+_INSIDE_SENTENCE = re.compile(r"(?<=[a-zà-öø-ÿ0-9,;] )[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+")
 _AUX = {"do", "does", "did"}
 _INVERTED = {"is", "are", "was", "were", "has", "have", "had", "can", "could", "will", "would", "should", "might", "may"}
 _SUBJECTS = {"they", "we", "he", "she", "it", "you", "i", "there"}
@@ -53,15 +68,35 @@ def is_who_question(question: str, asked: list[str]) -> bool:
     return bool(_WHO.search(question)) and CHAMPION in asked
 
 
-def names_in(text: str) -> list[str]:
-    """Capitalised words that can be people's names, in order, trimmed of words that are not."""
+def names_in(text: str, known: set[str] | None = None) -> list[str]:
+    """Capitalised words that can be people's names, in order, trimmed of words that are not.
+
+    With `known` (casefolded words seen inside sentences of the account's notes, and authors), a
+    lone word that opens a sentence counts only if it is known: the first word of a sentence is
+    capitalised in every language ("Queria avisar ...", "Morgen ..."), and the word list above
+    covers only English."""
     found = []
     for match in _NAME.finditer(text):
         words = [w for w in match.group().split() if w.casefold() not in _NOT_NAMES]
         name = " ".join(words)
+        opens_sentence = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".!?:\u2026"
+        if known is not None and len(words) == 1 and opens_sentence and words[0] == match.group().split()[0] and name.casefold() not in known:
+            continue
         if len(name) >= 3 and name not in found:
             found.append(name)
     return found
+
+
+def known_names(documents: list[dict]) -> set[str]:
+    """Casefolded capitalised words used inside sentences of these documents, and their authors' names."""
+    known = {w.casefold() for doc in documents for w in _INSIDE_SENTENCE.findall(doc.get("text") or "")}
+    return known | {part.casefold() for doc in documents for part in re.split(r"[\s@._-]+", doc.get("author") or "") if part}
+
+
+def _same_person(author: str, seen: set[str]) -> bool:
+    """An e-mail author whose address begins with a name already listed (beatriz@... and Beatriz)."""
+    first = re.split(r"[@._-]+", author.casefold())[0]
+    return author.casefold() in seen or ("@" in author and any(name.split()[0] == first for name in seen))
 
 
 def _recent_first(quote: Quote) -> tuple:
@@ -122,8 +157,10 @@ def _people_answer(account: str, question: str, signals: list[SignalSummary], do
     seen: set[str] = set()
     champion = next((s for s in signals if s.signal == CHAMPION), None)
     evidence = sorted(champion.evidence, key=_recent_first) if champion else []
+    known = known_names(documents)
+    language = {doc["id"]: doc.get("language") for doc in documents}
     for quote in evidence:
-        for name in names_in(quote.quote):
+        for name in names_in(quote.quote, None if language.get(quote.doc_id) in (None, "", "en") else known):
             if name.casefold() not in seen:
                 seen.add(name.casefold())
                 people.append(Person(name=name, role="named in champion departure evidence", doc_id=quote.doc_id, date=quote.date, quote=quote.quote))
@@ -131,7 +168,7 @@ def _people_answer(account: str, question: str, signals: list[SignalSummary], do
     dated = sorted(documents, key=lambda d: (-(d["date"].toordinal() if d.get("date") else 0), d["id"]))
     for doc in dated:
         author = (doc.get("author") or "").strip()
-        if author and author.casefold() not in seen:
+        if author and doc.get("source") not in _OWN_SOURCES and not _same_person(author, seen):
             seen.add(author.casefold())
             day = doc["date"].date() if doc.get("date") else None
             people.append(Person(name=author, role=f"author ({doc.get('source') or 'document'})", doc_id=doc["id"], date=day))

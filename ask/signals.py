@@ -24,9 +24,10 @@ def _ordinal(value: dt.datetime | None) -> int:
 
 
 def _quote(flag: dict) -> Quote:
-    evidence = flag.get("evidence") or []
-    # Two short spans read better than one: a model or the local classifier may split a sentence.
-    text = " \u2026 ".join((e.get("quote") or "").strip() for e in evidence[:2] if (e.get("quote") or "").strip())
+    # The strongest span only, verbatim: evidence is stored strongest first, and two spans glued
+    # together would be words the customer never wrote in that order.
+    spans = [(e.get("quote") or "").strip() for e in flag.get("evidence") or []]
+    text = next((span for span in spans if span), "")
     return Quote(
         doc_id=flag["doc_id"],
         date=_day(flag.get("date")),

@@ -380,3 +380,14 @@ def test_bench_ask_reports_figures(tmp_path, embedder):
     assert figures["documents"] == 60
     assert figures["active_signals"] > 0 and figures["relevant_documents"] > 0
     assert 0 < figures["median_s_with_question"] and 0 < figures["median_s_without_question"]
+
+
+def test_a_quote_is_the_strongest_span_verbatim_never_spans_glued():
+    from undertow.ask.signals import _quote
+
+    flag = {"doc_id": "d", "confidence": 0.9, "evidence": [
+        {"quote": "Since the acquisition closed, the new owners want one platform.", "start": 60, "end": 123},
+        {"quote": "Usage is steady.", "start": 0, "end": 16},
+    ]}
+    assert _quote(flag).quote == "Since the acquisition closed, the new owners want one platform."
+    assert _quote({**flag, "evidence": [{"quote": "  ", "start": 0, "end": 2}, {"quote": "Usage is steady."}]}).quote == "Usage is steady."

@@ -13,7 +13,7 @@ from helpers import run_ingest, write_jsonl
 import test_ask
 from test_ask import ACME, AS_OF, run_cli
 from undertow.ask.answer import ask as ask_account
-from undertow.ask.question import names_in, whether
+from undertow.ask.question import known_names, names_in, whether
 from undertow.ask.render import plain_text
 
 seeded = test_ask.seeded  # the store test_ask.py seeds, reused as this module's fixture
@@ -41,8 +41,15 @@ def test_signal_evidence_is_most_recent_first(seeded):
 
 
 def test_who_question_names_the_people(seeded, settings, tmp_path):
-    path = write_jsonl(tmp_path / "authored.jsonl", [{"id": "al-09", "account_id": ACME, "account_name": "Acme Logistics", "source": "email",
-                                                      "date": "2026-09-28", "author": "Marta Kowalska", "text": "Sending the signed PO for the extra seats."}])
+    path = write_jsonl(tmp_path / "authored.jsonl", [
+        {"id": "al-09", "account_id": ACME, "account_name": "Acme Logistics", "source": "email", "date": "2026-09-28", "author": "Marta Kowalska",
+         "text": "Sending the signed PO for the extra seats."},
+        # Our CSM wrote the call note; Piotr's own address repeats a person already named.
+        {"id": "al-10", "account_id": ACME, "account_name": "Acme Logistics", "source": "call_note", "date": "2026-09-27", "author": "Sofie de Vries",
+         "text": "Call with Marta about the extra seats."},
+        {"id": "al-11", "account_id": ACME, "account_name": "Acme Logistics", "source": "email", "date": "2026-09-26", "author": "piotr@acme.example",
+         "text": "Confirming the training date."},
+    ])
     run_ingest([path], settings)
     brief = ask_account(seeded, ACME, "Who is our champion now?", as_of=AS_OF, use_llm=False)
     answer = brief.answer
@@ -54,6 +61,7 @@ def test_who_question_names_the_people(seeded, settings, tmp_path):
     assert people["Marta Kowalska"].date == dt.date(2026, 9, 28)
     assert answer.people[0].name == "Piotr"  # the newest evidence names whom to work with now
     assert "Munich" not in people  # only champion departure evidence is read for names
+    assert "Sofie de Vries" not in people and "piotr@acme.example" not in people
     assert [q.doc_id for q in answer.evidence] == ["al-03b", "al-03"]
     assert "Piotr (2026-09-10)" in answer.summary and "champion departure is flagged" in answer.summary
 
@@ -114,3 +122,23 @@ def test_question_as_a_clause(question, clause):
 def test_names_in_evidence():
     assert names_in("Piotr is the new admin now that Dana has gone") == ["Piotr", "Dana"]
     assert names_in("Unfortunately Anna Weber left in September") == ["Anna Weber"]
+
+
+def test_a_word_that_opens_a_sentence_is_a_name_only_if_the_notes_use_it_as_one():
+    known = known_names([{"text": "Gesprek met Femke. Daarna koffie.", "author": "beatriz@vinhos.example"}])
+    assert names_in("Queria avisar que saio em outubro.", known) == []
+    assert names_in("Femke vertelde me dat ze vertrekt.", known) == ["Femke"]
+    assert names_in("Beatriz sai em outubro.", known) == ["Beatriz"]  # an author's address names her
+    assert names_in("Queria avisar que a Ana Costa sai.", known) == ["Ana Costa"]  # two words inside a sentence
+
+
+def test_questions_in_other_languages_find_their_signal_not_their_small_words():
+    from undertow.ask.playbook import load_playbook
+    from undertow.ask.question import _content_words
+
+    playbook = load_playbook()
+    assert playbook.asked_about("Sprechen sie mit Wettbewerbern?") == ["competitor_mention"]
+    assert playbook.asked_about("¿Tienen problemas de presupuesto?") == ["budget_pressure"]
+    assert playbook.asked_about("Quem é o nosso contato?") == ["champion_departure"]
+    assert playbook.asked_about("What content do they keep in the garage?") == []  # no other language's word beginnings misfire
+    assert _content_words("Sprechen sie mit Wettbewerbern?") & _content_words("Monatliches Gespräch mit Sabine.") == set()

@@ -150,6 +150,8 @@ def test_a_form_can_only_send_people_back_into_the_workspace(demo, client):
 def test_an_unknown_account_is_one_clear_message_and_search_finds_by_name(demo, client):
     missing = client.get("/accounts/no-such-account")
     assert missing.status_code == 404 and "no account 'no-such-account'" in unescape(missing.text)
+    api = client.get("/api/accounts/no-such-account")  # a script gets JSON, not the error page
+    assert api.status_code == 404 and "no account 'no-such-account'" in api.json()["error"]
     assert client.get("/accounts", params={"q": "zzz-nothing"}).status_code == 200
     some = annotate_json(demo[1])["rows"][0]
     found = client.get("/accounts", params={"q": some["account_name"][:5]})

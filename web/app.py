@@ -117,6 +117,8 @@ def create_app(workspace, *, token: str | None = None, allowed_hosts: list[str] 
 
     async def failed(request: Request, error: Exception) -> Response:
         status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, StoreBusy) else 403 if isinstance(error, Refused) else 400
+        if request.url.path.startswith("/api/"):  # a script reads the error as it reads the figures
+            return JSONResponse({"error": str(error), "status": status}, status_code=status)
         return render(request, "error.html", status=status, message=str(error))
 
     routes = [

@@ -25,6 +25,7 @@ from undertow.documents import Document
 from undertow.extractor.backends import Classifier
 from undertow.extractor.results import Classification
 from undertow.extractor.sentences import EmbeddedText, document_vector
+from undertow.ingest.ids import RunIds, apart_from_other_accounts
 from undertow.ingest.items import ReadDocument, ReadFailure, SkippedFile
 from undertow.ingest.parallel import Embedded, embed_documents, open_embedding
 from undertow.ingest.sources import ReadOptions, read_all
@@ -104,6 +105,7 @@ class Ingestor:
         self.summary = IngestSummary()
         self._pending: dict[str, tuple[Document, str]] = {}
         self._in_flight: deque[_Batch] = deque()
+        self._run_ids = RunIds(self._notice)
 
     def run(self, paths: list[Path], options: ReadOptions) -> IngestSummary:
         # The home's lock for the whole run; a shared PostgreSQL store's writer lock batch by batch.
@@ -148,11 +150,19 @@ class Ingestor:
             records.finish_run(self.summary.run_id, status, self.summary.counts(), self.summary.seconds, detail)
         return self.summary
 
+    def _notice(self, line: str) -> None:
+        self.summary.warnings += line.startswith("warning ")
+        self.on_notice(line)
+
     def _add(self, item: ReadDocument) -> None:
         self.summary.read += 1
         for line in item.warning_lines():
-            self.summary.warnings += 1
-            self.on_notice(f"warning {line}")
+            self._notice(f"warning {line}")
+        kept = self._run_ids.kept_apart(item)
+        if kept is None:  # the same row again in the same file
+            self.summary.duplicates += 1
+            return
+        item = kept
         if item.document.id in self._pending:
             # The same id twice in one night: the later version wins, as it would across nights.
             self.summary.skipped += 1
@@ -172,7 +182,7 @@ class Ingestor:
         """Send the pending batch to be embedded; write the oldest batches beyond those kept in flight."""
         if not self._pending:
             return
-        items = list(self._pending.values())
+        items = apart_from_other_accounts(list(self._pending.values()), self.home.records, self._notice)
         self._pending = {}
         keys = {doc.id: doc.text_key for doc, _ in items}
         candidates = self._candidates(items, keys)

@@ -86,6 +86,18 @@ class RecordStore:
                 found.update({row.id: (row.content_hash, row.embed_model) for row in rows})
         return found
 
+    def accounts_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """id -> account_id for the ids already stored."""
+        ids = list(ids)
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk_start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    select(schema.documents.c.id, schema.documents.c.account_id).where(schema.documents.c.id.in_(ids[chunk_start : chunk_start + 500]))
+                )
+                found.update({row.id: row.account_id for row in rows})
+        return found
+
     def ids_by_text_key(self, keys: Iterable[str]) -> dict[str, str]:
         """text_key -> id of a stored document with those words (see Document.text_key)."""
         keys = list(keys)

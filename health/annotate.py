@@ -14,6 +14,7 @@ from undertow.health.accounts import AccountTable, RowProblem, read_accounts, un
 from undertow.health.config import HealthConfig
 from undertow.health.history import previous_snapshots
 from undertow.health.portfolio import attention_order, flags_by_account, score_accounts, snapshot_rows
+from undertow.ingest.tabular import account_slug
 from undertow.store.records import RecordStore
 
 OUTPUT_SUFFIXES = (".csv", ".json", ".parquet", ".xlsx")
@@ -37,11 +38,20 @@ def annotate_accounts(
 ) -> Annotation:
     table = read_accounts(path, mapping)
     known = {row["account_id"] for row in records.accounts()}
+    _match_exported_names(table, known)
     problems = list(table.problems) + (unknown_account_problems(table, known) if known else [])
     accounts = score_accounts(table, flags_by_account(records.flags()), as_of, config, previous_snapshots(records, as_of))
     if save:
         records.save_snapshots(snapshot_rows(accounts, as_of))
     return Annotation(table, attention_order(accounts), as_of, sorted(problems, key=lambda p: p.line))
+
+
+def _match_exported_names(table: AccountTable, known: set[str]) -> None:
+    """An accounts file that names 'Acme Corp' where a ticket export stored its documents under
+    acme-corp (ingest makes ids of CSV exports' names) means that account, not an unknown one."""
+    for row in table.rows:
+        if row.account_id not in known and account_slug(row.account_id) in known:
+            row.account_id = account_slug(row.account_id)
 
 
 def check_output_path(path: Path) -> None:

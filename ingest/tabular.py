@@ -39,7 +39,8 @@ def resolve_columns(header: list[str], mapping: dict[str, str]) -> tuple[dict[st
     return match.columns, problems or match.missing
 
 
-def _slug(value: str) -> str:
+def account_slug(value: str) -> str:
+    """How a CSV export's account names become account ids: 'Acme Corp' -> acme-corp."""
     return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
 
 
@@ -99,7 +100,7 @@ def _rows(path: Path, reader, header: list[str], columns: dict[str, str], option
         values = {field: cells[index_of[column]].strip() for field, column in columns.items()}
         if "account_id" in values and "account_name" not in values and not _looks_like_id(values["account_id"]):
             values["account_name"] = values["account_id"]
-            values["account_id"] = _slug(values["account_id"])
+            values["account_id"] = account_slug(values["account_id"])
         if values.get("source") and values["source"] not in SOURCES:
             values["source"] = options.defaults.get("source", "ticket")
         values = {k: v for k, v in values.items() if v != ""}

@@ -128,6 +128,16 @@ def test_mapping_a_crm_export(store, tmp_path):
     assert row["Org Key"] == "acme" and row["quant_score"] == 100.0 and row["signals"] == ["champion_departure"]
 
 
+def test_an_accounts_file_naming_an_account_meets_its_exported_tickets(tmp_path, settings):
+    seed(RecordStore(settings.sqlite_url), "acme-corp", "t1", dt.datetime(2026, 9, 1, 10), "churn_intent", 0.9, "We will not renew.")
+    path = tmp_path / "names.csv"
+    path.write_text("account_id,arr\nAcme Corp,50000\n", encoding="utf-8")  # a ticket export stored it as acme-corp
+    result = run("annotate", str(path), "--as-of", "2026-10-01", "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["rows"]
+    assert row["account_id"] == "Acme Corp" and row["signals"] == ["churn_intent"] and json.loads(result.stdout)["problems"] == []
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

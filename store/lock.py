@@ -85,6 +85,19 @@ def _home_file_lock(home: Path, what: str) -> Iterator[None]:
         lock.release()
 
 
+def writer_now(home: Path) -> str | None:
+    """Who holds the home's writer lock at this moment (None when no one): a reader such as
+    `doctor` then knows the stores are mid-write rather than out of step."""
+    lock = FileLock(str(home / "undertow.lock"), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        owner_path = home / "undertow.lock.owner"
+        return owner_path.read_text().strip() if owner_path.exists() else "another process"
+    lock.release()
+    return None
+
+
 def holder_name(what: str) -> str:
     """Who holds a lock, as other machines read it from pg_stat_activity (63 characters at most)."""
     return f"`undertow {what}` (pid {os.getpid()} on {socket.gethostname()})"[:63]

@@ -148,3 +148,16 @@ def test_a_damaged_user_model_is_reported_with_its_fix(home):
     classifier = check(result, "classifier")
     assert classifier["status"] == "problem" and "local.npz is damaged" in classifier["detail"]
     assert "delete it to fall back to the bundled model" in classifier["fix"]
+
+
+def test_stores_out_of_step_while_an_ingest_writes_are_not_called_damaged(ingested):
+    from undertow.store.lock import exclusive
+
+    some_id = ingested.vectors.collection.get(limit=1)["ids"][0]
+    ingested.vectors.collection.delete(ids=[some_id])  # as mid-batch: vectors and records differ
+    with exclusive(ingested.path, "ingest"):
+        busy = doctor("--json")
+    assert busy.exit_code == 0, busy.output
+    assert check(busy, "vector store")["status"] == "skipped" and "`undertow ingest`" in check(busy, "vector store")["detail"]
+    after = doctor("--json")
+    assert after.exit_code == 2 and check(after, "vector store")["status"] == "problem"

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from undertow.cli.common import BackendOption, HomeOption, NoRedactOption, err_console, notice, settings_for
+from undertow.errors import InputError
 from undertow.services.evaluation import classify as run_classify
 
 
@@ -28,8 +34,8 @@ def classify(
     A bad line or file is reported as `file:line: reason` and skipped; the rest is classified
     and the exit code is 1."""
     settings = settings_for(home)
-    paths = [_stdin_as_file() if str(path) == "-" else path for path in inputs]
-    result = run_classify(settings, paths, backend=backend, account=account, on_notice=notice, redact=False if no_redact else None)
+    with _stdin_as_file(inputs) as (paths, on_notice):
+        result = run_classify(settings, paths, backend=backend, account=account, on_notice=on_notice, redact=False if no_redact else None)
     for output in result.outputs:
         sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
     if result.classifier_note:
@@ -39,10 +45,22 @@ def classify(
         raise typer.Exit(1)
 
 
-def _stdin_as_file() -> Path:
-    """'-': the JSONL on stdin, in a file the readers can open like any other."""
-    import tempfile
+@contextmanager
+def _stdin_as_file(inputs: list[Path]) -> Iterator[tuple[list[Path], Callable[[str], None]]]:
+    """The inputs with '-' as a file holding stdin's bytes, which the readers decode, guess and
+    refuse as they do a file's (read as text here, a Latin-1 byte became a surrogate no file
+    can hold); and `notice` calling that file `<stdin>`, since its name means nothing to the user.
 
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
-        tmp.write(sys.stdin.read())
-    return Path(tmp.name)
+    The file holds customer text: it is in a folder only this user can read, and is removed
+    however the command ends (an error, Ctrl-C)."""
+    dashes = sum(str(path) == "-" for path in inputs)
+    if dashes > 1:
+        raise InputError("'-' (stdin) can be given only once")
+    if not dashes:
+        yield list(inputs), notice
+        return
+    with tempfile.TemporaryDirectory(prefix="undertow-stdin-") as folder:
+        stdin = Path(folder) / "stdin.jsonl"
+        with open(os.open(stdin, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield [stdin if str(path) == "-" else path for path in inputs], lambda line: notice(line.replace(str(stdin), "<stdin>"))

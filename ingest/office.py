@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docx
@@ -58,7 +59,27 @@ def _read_item(path: Path, text: str, metadata: dict, options: ReadOptions) -> R
     return ReadDocument(document, str(path), warnings)
 
 
+@contextmanager
+def _pypdf_silenced() -> Iterator[None]:
+    """pypdf logs what it repairs or gives up on ("invalid pdf header", "EOF marker not found"), and
+    with no handler configured Python prints those warnings on stderr, on top of the one-line
+    rejection that already says the file is broken. Its child loggers ("pypdf._reader", ...) take
+    their level from "pypdf", so raising that one level silences them all."""
+    pypdf_log = logging.getLogger("pypdf")
+    previous = pypdf_log.level
+    pypdf_log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        pypdf_log.setLevel(previous)
+
+
 def _pdf_contents(path: Path) -> tuple[str, dict]:
+    with _pypdf_silenced():
+        return _pdf_read(path)
+
+
+def _pdf_read(path: Path) -> tuple[str, dict]:
     try:
         reader = pypdf.PdfReader(path)
         # Many PDFs are encrypted only to restrict printing or copying, with an empty user password.

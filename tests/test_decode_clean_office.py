@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import random
 from pathlib import Path
 
@@ -321,6 +322,17 @@ def test_garbage_named_pdf_is_a_failure(tmp_path: Path):
     path.write_bytes(random_bytes(3000, seed=5))
     (item,) = read_pdf(path, ACCOUNT)
     assert isinstance(item, ReadFailure)
+
+
+def test_broken_pdf_is_one_rejection_without_pypdf_log_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    # With no handler configured, Python prints pypdf's warnings on stderr above the rejection.
+    caplog.set_level(logging.INFO, logger="pypdf")  # as an application that wants pypdf's notes would
+    path = tmp_path / "fake.pdf"
+    path.write_bytes(b"not a pdf\n")
+    (item,) = read_pdf(path, ACCOUNT)
+    assert isinstance(item, ReadFailure) and item.reason.startswith("unreadable PDF: ")
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("pypdf")] == []
+    assert logging.getLogger("pypdf").level == logging.INFO  # silenced while reading, not for good
 
 
 def test_password_protected_pdf_is_a_failure(tmp_path: Path):

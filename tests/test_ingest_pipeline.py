@@ -51,7 +51,7 @@ def test_bad_lines_are_quarantined_and_the_rest_stored(tmp_path, settings, home)
         handle.write(json.dumps(doc(3)) + "\n")
     records, summary = run_ingest([path], settings)
     assert (summary.new, summary.failed) == (3, 1)
-    assert summary.failures == [f"{path}:3: not valid JSON (Expecting property name enclosed in double quotes)"]
+    assert summary.failures == [f"{path}:3: not valid JSON (Expecting property name enclosed in double quotes at column 2)"]
     quarantined = (home / "quarantine" / f"run-{summary.run_id}.jsonl").read_text().splitlines()
     assert json.loads(quarantined[0])["raw"] == "{oops\n"
 

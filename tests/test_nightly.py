@@ -100,7 +100,7 @@ def test_a_bad_line_is_rejected_and_the_rest_stored_and_scored(tmp_path, exports
     summary = json.loads(result.stdout)
     assert (summary["documents"]["new"], summary["documents"]["rejected"]) == (3, 1)
     crm = summary["sources"][0]
-    assert crm["failures"] == [f"{exports / 'crm.jsonl'}:3: not valid JSON (Expecting property name enclosed in double quotes)"]
+    assert crm["failures"] == [f"{exports / 'crm.jsonl'}:3: not valid JSON (Expecting property name enclosed in double quotes at column 2)"]
     quarantined = Path(crm["quarantine"])
     assert quarantined.parent == home / "quarantine"
     assert json.loads(quarantined.read_text(encoding="utf-8").splitlines()[0])["raw"] == "{not json\n"

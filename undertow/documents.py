@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Source = Literal["call_note", "email", "ticket", "chat", "meeting_transcript", "note"]
+# What our own team writes: no quoted replies or signatures to trim, and its author is a CSM.
+WRITTEN_BY_US = frozenset({"call_note", "meeting_transcript", "note"})
 SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
 
 
@@ -35,6 +37,11 @@ class Document(BaseModel):
     # The signals an annotator judged, when a set was labelled before a signal existed: the
     # others are unknown for this document, not absent. None means every signal was judged.
     labelled_signals: list[str] | None = None
+
+    @field_validator("id", "account_id", mode="before")
+    @classmethod
+    def _identifier(cls, value):
+        return identifier(value)
 
     @field_validator("date", mode="before")
     @classmethod
@@ -73,6 +80,34 @@ class Document(BaseModel):
     @property
     def day(self) -> str | None:
         return self.date.date().isoformat() if self.date else None
+
+
+def identifier(value: object) -> str:
+    """An id or account id as text. Zendesk and HubSpot JSON write them as numbers, and a CSV
+    export of the same records gives their decimal digits, so an integer is read that way; a
+    float or a boolean is refused, since 7.0 or true is no one's id.
+
+    Whitespace is left alone here: stored rows go back through Document, and changing a stored
+    id would part it from its flags. Readers strip what they read (see ingest.jsonl)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"must be text or a whole number, not {_json_kind(value)}")
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, float):
+        return f"a decimal number ({value!r})"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def normalised_for_identity(text: str) -> str:

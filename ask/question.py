@@ -13,6 +13,7 @@ import re
 
 from undertow.ask.models import Answer, Person, Quote, RelevantDocument, SignalSummary
 from undertow.ask.playbook import ANY_SIGNAL
+from undertow.documents import WRITTEN_BY_US
 
 CHAMPION = "champion_departure"
 TOP_EVIDENCE = 5
@@ -54,8 +55,6 @@ _STOPWORDS = {
     "hebben", "met", "voor", "van", "een", "het", "niet", "ons", "onze", "hun", "quem", "quando", "porque", "como", "são", "têm",
     "com", "uma", "nos", "não", "nosso", "nossa", "eles",
 }  # fmt: skip
-# Notes our own team writes: their authors are the CSMs, not the customer's people.
-_OWN_SOURCES = {"call_note", "meeting_transcript", "note"}
 # A capitalised word after a lower-case word or a comma is a name (or a brand), not a sentence's
 # first word: "Gesprek met Femke", "thanks, Dana".
 _INSIDE_SENTENCE = re.compile(r"(?<=[a-zà-öø-ÿ0-9,;] )[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+")
@@ -168,7 +167,7 @@ def _people_answer(account: str, question: str, signals: list[SignalSummary], do
     dated = sorted(documents, key=lambda d: (-(d["date"].toordinal() if d.get("date") else 0), d["id"]))
     for doc in dated:
         author = (doc.get("author") or "").strip()
-        if author and doc.get("source") not in _OWN_SOURCES and not _same_person(author, seen):
+        if author and doc.get("source") not in WRITTEN_BY_US and not _same_person(author, seen):
             seen.add(author.casefold())
             day = doc["date"].date() if doc.get("date") else None
             people.append(Person(name=author, role=f"author ({doc.get('source') or 'document'})", doc_id=doc["id"], date=day))

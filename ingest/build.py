@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 
-from undertow.documents import Document, normalised_for_identity, parse_date_reading
+from undertow.documents import WRITTEN_BY_US, Document, normalised_for_identity, parse_date_reading
 from undertow.ingest.clean import clean_text, is_invisible_only
 from undertow.ingest.items import ReadOptions
 from undertow.ingest.thread import new_text
@@ -31,7 +31,7 @@ def build_document(fields: dict, options: ReadOptions) -> tuple[Document, list[s
         readable = clean_text(raw)
         if is_invisible_only(readable):
             raise ValueError("text has no readable characters")
-        text = new_text(readable) or readable.strip()
+        text = new_text(readable, note=fields.get("source", "note") in WRITTEN_BY_US) or readable.strip()
         if len(text) > options.max_chars:
             warnings.append(f"text of {len(text):,} characters cut to the limit of {options.max_chars:,} (--max-chars)")
             text = cut_at_sentence(text, options.max_chars)

@@ -3,7 +3,9 @@
 Helpdesk and CRM exports (JSONL, CSV) carry whole threads as much as .eml files do, and an old
 quoted message or a disclaimer read again every night drowns the sentence that matters. The rules
 are conservative for notes: a line such as "the customer wrote:" inside a call note is not a reply
-header unless quoted lines or a header block follow it.
+header unless quoted lines or a header block follow it. And a note is written by our own team: a
+"> " line in it is the customer quoted (Markdown's blockquote), and a "--" or "_____" line a
+section break, not a signature or an old message; a note loses only a pasted-in reply.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ _ATTRIBUTION = re.compile(
     r")\s*$",
     re.IGNORECASE,
 )
-# Lines that always start old material: "Original Message" separators and long rules.
+# Lines that always start old material: "Original Message" separators.
 _SEPARATOR = re.compile(
-    r"^\s*(?:-{2,}\s*(?:Original Message|Messaggio originale|Ursprüngliche Nachricht|Mensagem original|"
-    r"Oorspronkelijk bericht|Message d'origine|Mensaje original)\s*-{2,}|_{10,})\s*$",
+    r"^\s*-{2,}\s*(?:Original Message|Messaggio originale|Ursprüngliche Nachricht|Mensagem original|"
+    r"Oorspronkelijk bericht|Message d'origine|Mensaje original)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
+# Outlook's rule above a reply's header; in a note, a section break.
+_RULE = re.compile(r"^\s*_{10,}\s*$")
 _FORWARD = re.compile(
     r"^\s*-{2,}\s*(?:Forwarded message|Messaggio inoltrato|Weitergeleitete Nachricht|Mensagem encaminhada|"
     r"Doorgestuurd bericht|Message transféré|Mensaje reenviado)\s*-{2,}\s*$|^\s*Begin forwarded message:\s*$",
@@ -45,22 +49,25 @@ _SIGNATURE = re.compile(
 _DISCLAIMER_MARK = re.compile(
     r"confidential|vertraulich|confidentiel|confidencial|riservat|vertrouwelijk|privileged", re.IGNORECASE
 )
+# Not a bare "intended for": "this is confidential and intended for you only: we will cancel" is a
+# customer's sentence, not boilerplate.
 _DISCLAIMER_AUDIENCE = re.compile(
-    r"intended (?:solely )?(?:for|recipient)|addressee|destinatari|Empfänger|destinataire|destinatário|"
+    r"intended (?:solely |only )?(?:for (?:the )?(?:use of )?(?:the )?(?:named )?(?:addressee|recipient|individual|person)|recipient)|addressee|destinatari|Empfänger|destinataire|destinatário|"
     r"geadresseerde|received (?:this|it) in error|per errore|irrtümlich|par erreur|por error|por engano|abusievelijk",
     re.IGNORECASE,
 )
 
 
-def new_text(text: str) -> str:
-    """The part of `text` a person wrote this time; the whole text when nothing old is found."""
+def new_text(text: str, note: bool = False) -> str:
+    """The part of `text` a person wrote this time; the whole text when nothing old is found.
+    `note`: our own team's note (call notes, meeting transcripts, notes), read as such."""
     lines = text.splitlines()
     kept: list[str] = []
     index = 0
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        if _SEPARATOR.match(line) or _SIGNATURE.match(stripped):
+        if _SEPARATOR.match(line) or (not note and (_RULE.match(line) or _SIGNATURE.match(stripped))):
             break
         if _FORWARD.match(line) or _starts_header_block(lines, index):
             if _has_words(kept):
@@ -70,7 +77,7 @@ def new_text(text: str) -> str:
             continue
         if _ATTRIBUTION.match(line) and _quoted_or_header_follows(lines, index + 1):
             break
-        if not stripped.startswith(">"):
+        if note or not stripped.startswith(">"):
             kept.append(line.rstrip())
         index += 1
     body = _drop_disclaimers("\n".join(kept))

@@ -56,13 +56,25 @@ def test_a_helpdesk_thread_is_classified_on_its_new_text(tmp_path, settings):
         f"> {DEPARTURE}\n> Can you move her admin rights?\n\n"
         "This e-mail is confidential and intended solely for the addressee."
     )
-    path = write_jsonl(tmp_path / "tickets.jsonl", [doc(1, thread)])
+    path = write_jsonl(tmp_path / "tickets.jsonl", [doc(1, thread, source="ticket")])
     home, _ = run_ingest([path], settings)
     stored = home.records.get_document("d-0001")
     assert stored["text"] == "Hi team, the dashboards load fine now, thanks for the quick fix.\n\nKind regards\nMarta"
     assert stored["original_text"] == thread
     # The departure lives only in the quoted, older message: it was flagged when that arrived.
     assert "champion_departure" not in {f["signal"] for f in home.records.flags("acme")}
+
+
+def test_a_note_keeps_the_customer_quoted_and_its_section_breaks(tmp_path, settings):
+    note = (
+        "Priya, verbatim:\n\n> We have decided not to renew in December. Leadership wants everything on Salesforce.\n\n"
+        "--\nNext steps: send export instructions.\n______________________________\n"
+        "This is confidential and intended for you only: our board decided to cancel the contract at the end of Q1."
+    )
+    path = write_jsonl(tmp_path / "notes.jsonl", [doc(1, note)])  # a call note, written by our CSM
+    home, _ = run_ingest([path], settings)
+    assert home.records.get_document("d-0001")["text"] == note
+    assert "churn_intent" in {f["signal"] for f in home.records.flags("acme")}
 
 
 def test_semicolon_csv_huge_cell_and_unterminated_quote(tmp_path, settings):

@@ -55,11 +55,15 @@ def build_brief(
     account_id = resolved.account.account_id
     records = home.records
 
-    flags = [f for f in records.flags(account_id) if in_window(f.get("date"), since, as_of)]
+    account_flags = records.flags(account_id)
+    flags = [f for f in account_flags if in_window(f.get("date"), since, as_of)]
     documents = [d for d in records.iter_documents(account_id) if in_window(d.get("date"), since, as_of)]
     severity = severities(config.qualitative)
     signals = summarise_signals(flags, as_of, config.qualitative, severity, playbook)
     risk = qualitative_risk(flags, as_of, config.qualitative, severity).risk
+    # What `annotate` would count on the as-of day, notes before --since included: a signal the
+    # score holds from those notes is outside the window, not faded.
+    active_with_earlier_notes = qualitative_risk(account_flags, as_of, config.qualitative, severity).active if since else []
     scores = account_scores(records, account_id, as_of, config.bands)
 
     brief = Brief(
@@ -77,7 +81,7 @@ def build_brief(
         qual_risk=risk,
         signals=signals,
         review=scored_triggers(scores, config),
-        discrepancies=find_discrepancies(scores, signals),
+        discrepancies=find_discrepancies(scores, signals, active_with_earlier_notes),
         timeline=build_timeline(documents, flags, signals),
     )
     if scores is None:

@@ -8,6 +8,8 @@ FROM_ACCOUNT_ROW) cannot be told from the store.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from undertow.ask.models import Scores, SignalSummary
 from undertow.health.config import HealthConfig
 from undertow.health.review import ReviewFacts, Trigger, review_triggers
@@ -40,19 +42,27 @@ def scored_triggers(scores: Scores | None, config: HealthConfig) -> list[Trigger
     return review_triggers(facts, config)
 
 
-def find_discrepancies(scores: Scores | None, signals: list[SignalSummary]) -> list[str]:
-    """Where the signals in the window and the stored score no longer match, and an old score."""
+def find_discrepancies(
+    scores: Scores | None, signals: list[SignalSummary], active_with_earlier_notes: Collection[str] = ()
+) -> list[str]:
+    """Where the signals in the window and the stored score no longer match, and an old score.
+
+    `active_with_earlier_notes`: the signals active on the as-of day once notes dated before `--since`
+    count too. The score counts those notes, so such a signal is not faded, only outside the window.
+    """
     if scores is None:
         return []
     active = [s.signal for s in signals if s.active]
     latest, reasons = scores.latest, []
-    day = latest.as_of.isoformat()
     unscored = [s for s in active if s not in latest.signals]
     if unscored:
-        reasons.append(f"{_names(unscored)} not in the score of {day}: re-run `undertow annotate ACCOUNTS.csv` to count them")
-    faded = [s for s in latest.signals if s not in active]
+        reasons.append(f"{_names(unscored)} not in the {latest.named}: re-run `undertow annotate ACCOUNTS.csv` to count them")
+    outside = [s for s in latest.signals if s not in active and s in active_with_earlier_notes]
+    if outside:
+        reasons.append(f"{_names(outside)} counted in the {latest.named} from notes before this window")
+    faded = [s for s in latest.signals if s not in active and s not in active_with_earlier_notes]
     if faded:
-        reasons.append(f"{_names(faded)} counted in the score of {day} but no longer active in this window")
+        reasons.append(f"{_names(faded)} counted in the {latest.named} but no longer active in this window")
     if scores.age_days > STALE_SCORE_DAYS:
-        reasons.append(f"the latest score is {scores.age_days} days old")
+        reasons.append(f"the latest {latest.kind} is {scores.age_days} days old")
     return reasons

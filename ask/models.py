@@ -28,6 +28,16 @@ class ScorePoint(BaseModel):
     signals: list[str] = Field(default_factory=list)
     review: list[Trigger] | None = None  # as `annotate` gave them; None in snapshots older than that column
 
+    @property
+    def kind(self) -> str:
+        """What a sentence calls this snapshot: a day the export had no numbers for the account
+        left an annotation (signals, reasons to review) but no score."""
+        return "score" if self.health_score is not None else "annotation"
+
+    @property
+    def named(self) -> str:
+        return f"{self.kind} of {self.as_of.isoformat()}"
+
 
 class Scores(BaseModel):
     latest: ScorePoint

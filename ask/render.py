@@ -54,6 +54,8 @@ def _scores(brief: Brief) -> Section:
     scores = brief.scores
     if scores is None:
         section.add(("no scores yet: ", "dim"), "`undertow annotate ACCOUNTS.csv` adds them")
+    elif scores.latest.health_score is None:
+        section.add(("no score: ", "bold"), f"annotated on {scores.latest.as_of.isoformat()} but had no numbers to score")
     else:
         latest = scores.latest
         trend = TREND_MARK.get(scores.trend, scores.trend)
@@ -64,8 +66,10 @@ def _scores(brief: Brief) -> Section:
             f"  {trend}  (quant {_number(latest.quant_score)}, qual risk {_number(latest.qual_risk, '{:.2f}')}, "
             f"scored {latest.as_of.isoformat()})",
         )
-        if len(scores.history) > 1:
-            section.add(("history: ", "dim"), "  ".join(f"{p.as_of.isoformat()} {p.health_score:.0f}" for p in scores.history if p.health_score is not None))
+    # The history adds to the line above only when there is an earlier score.
+    if scores is not None and any(p.health_score is not None for p in scores.history[:-1]):
+        scored = [p for p in scores.history if p.health_score is not None]
+        section.add(("history: ", "dim"), "  ".join(f"{p.as_of.isoformat()} {p.health_score:.0f}" for p in scored))
     section.add(("qualitative risk in this window: ", "dim"), f"{brief.qual_risk:.2f}")
     return section
 
@@ -165,7 +169,7 @@ def sections(brief: Brief) -> list[Section]:
         out.append(narrative)
     out.append(_signals(brief))
     if brief.review:
-        review = Section(f"Reasons to review (score of {brief.scores.latest.as_of.isoformat()})")
+        review = Section(f"Reasons to review ({brief.scores.latest.named})")
         for trigger in brief.review:
             review.add("\u2022 ", trigger.reason)
         out.append(review)

@@ -40,7 +40,8 @@ def account_scores(records: RecordStore, account_id: str, as_of: dt.date, bands:
         return None
     points = [_point(row) for row in rows]
     latest = points[-1]
-    previous = points[-2] if len(points) > 1 else None
+    # `annotate` compares with the last snapshot that has a score: a day without numbers has none.
+    previous = next((p for p in reversed(points[:-1]) if p.health_score is not None), None)
     direction, delta = trend(previous.health_score if previous else None, latest.health_score)
     return Scores(
         latest=latest,

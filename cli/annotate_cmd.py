@@ -32,6 +32,8 @@ def annotate(
 
     settings = settings_for(home)
     day = parse_date("--as-of", as_of)
+    if limit is not None and limit < 0:
+        raise InputError(f"--limit {limit}: give how many accounts to show, 0 or more")
     if as_json and out is not None and str(out) == "-":
         raise InputError("--json and --out - both write to stdout: pick one, or write the rows to a file")
     result = health.annotate(

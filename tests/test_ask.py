@@ -225,6 +225,42 @@ def test_since_keeps_to_the_window(seeded):
     assert [d.doc_id for d in asked.relevant_documents] == ["al-05"]
 
 
+def test_a_score_from_notes_before_the_window_is_not_called_faded(seeded):
+    seeded.records.save_snapshots([{"account_id": ACME, "as_of": dt.datetime(2026, 10, 1), "quant_score": 90.0, "qual_risk": 0.9,
+                                    "health_score": 45.0, "band": "yellow", "signals": "champion_departure,competitor_mention,budget_pressure"}])
+    # Both signals are active on 2026-10-01, from notes dated before 2026-09-21; the budget note
+    # is eight months old and no longer active at all.
+    brief = ask_account(seeded, ACME, since=dt.date(2026, 9, 21), as_of=AS_OF, use_llm=False)
+    assert brief.signals == []
+    assert brief.discrepancies == [
+        "champion departure, competitor mention counted in the score of 2026-10-01 from notes before this window",
+        "budget pressure counted in the score of 2026-10-01 but no longer active in this window",
+    ]
+    # Without --since the window is all of history: nothing is outside it.
+    assert ask_account(seeded, ACME, as_of=AS_OF, use_llm=False).discrepancies == [
+        "budget pressure counted in the score of 2026-10-01 but no longer active in this window",
+    ]
+
+
+def test_an_account_annotated_without_numbers_says_so(tmp_path):
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,account_name,arr\ndelta,Delta,80000\n", encoding="utf-8")
+    annotated = CliRunner().invoke(app, ["annotate", str(accounts), "--as-of", "2026-10-01", "--json"])
+    assert annotated.exit_code == 0, annotated.output
+    assert json.loads(annotated.stdout)["rows"][0]["review_reasons"] == ["no account numbers to score: check the columns (--map FIELD=COLUMN)"]
+
+    asked = run_cli("delta", "--as-of", "2026-10-01")
+    assert asked.exit_code == 0, asked.output
+    assert "annotated on 2026-10-01 but had no numbers to score" in asked.stdout
+    assert "## Reasons to review (annotation of 2026-10-01)\n\u2022 no account numbers to score" in asked.stdout
+    assert "no scores yet" not in asked.stdout
+
+    brief = json.loads(run_cli("delta", "--as-of", "2026-11-15", "--json").stdout)
+    assert brief["scores"]["latest"]["health_score"] is None and brief["notes"] == ["no documents for this account yet"]
+    assert [t["kind"] for t in brief["review"]] == ["no_numbers"]
+    assert brief["discrepancies"] == ["the latest annotation is 45 days old"]
+
+
 def test_question_finds_the_document_that_answers_it(seeded):
     brief = ask_account(seeded, ACME, "Is anything overdue?", as_of=AS_OF, use_llm=False)
     found = brief.relevant_documents

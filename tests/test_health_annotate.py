@@ -118,6 +118,24 @@ def test_snapshots_give_trends_and_a_rerun_the_same_day_replaces(store, accounts
     assert len(store.snapshots()) == 6
 
 
+def test_a_day_without_numbers_is_kept_and_the_trend_runs_from_the_score_before(store, accounts_csv, tmp_path):
+    assert run("annotate", str(accounts_csv), "--as-of", "2026-09-01", "--out", str(tmp_path / "a.csv")).exit_code == 0
+    arr_only = tmp_path / "arr_only.csv"
+    arr_only.write_text("account_id,account_name,arr\nbeta,Beta Bank,900\n", encoding="utf-8")
+    assert run("annotate", str(arr_only), "--as-of", "2026-09-15", "--out", str(tmp_path / "b.csv")).exit_code == 0
+    kept = store.snapshots("beta")[-1]
+    assert (kept["as_of"], kept["health_score"], kept["band"]) == (dt.datetime(2026, 9, 15), None, "")
+    assert [t["kind"] for t in json.loads(kept["review"])] == ["no_numbers"]
+
+    worse = ACCOUNTS.replace("beta,Beta Bank,mid-market,100,92,1000,990,4.7", "beta,Beta Bank,mid-market,100,40,400,990,2.5")
+    accounts_csv.write_text(worse, encoding="utf-8")
+    result = run("annotate", str(accounts_csv), "--as-of", "2026-10-01", "--out", str(tmp_path / "c.json"))
+    assert result.exit_code == 0, result.output
+    beta = next(row for row in json.loads((tmp_path / "c.json").read_text()) if row["account_id"] == "beta")
+    assert beta["trend"] == "down"
+    assert any(reason.startswith("health fell") and "since 2026-09-01" in reason for reason in beta["review_reasons"])
+
+
 def test_mapping_a_crm_export(store, tmp_path):
     path = tmp_path / "crm.csv"
     path.write_text("Org Key,Licences,Active Last 30d\nacme,100,95\n", encoding="utf-8")
@@ -145,12 +163,19 @@ def test_an_accounts_file_naming_an_account_meets_its_exported_tickets(tmp_path,
         (["--as-of", "someday"], "--as-of 'someday' is not a date"),
         (["--map", "account_id"], "FIELD=COLUMN"),
         (["--json", "--out", "-"], "pick one"),
+        (["--limit", "-1"], "--limit -1: give how many accounts to show, 0 or more"),
+        (["--out", "/nonexistent/dir/x.csv"], "--out /nonexistent/dir/x.csv: the folder /nonexistent/dir does not exist"),
     ],
 )
-def test_usage_errors_are_one_line(accounts_csv, args, message):
+def test_usage_errors_are_one_line(accounts_csv, args, message, monkeypatch):
+    def no_scoring(*_args, **_kwargs):
+        raise AssertionError("scored before the options were checked")
+
+    monkeypatch.setattr("undertow.health.annotate.score_accounts", no_scoring)
     result = run("annotate", str(accounts_csv), *args)
     assert result.exit_code == 2
-    assert message in " ".join(result.output.split())
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and message in line
 
 
 def test_backtest_json_compares_numbers_with_numbers_and_words(store, accounts_csv, tmp_path):

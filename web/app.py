@@ -4,7 +4,6 @@ JSON under /api/, so scripts and the browser read the same figures."""
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -20,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from undertow.errors import InputError, NotFound, UndertowError
 from undertow.html_page import STYLE, band_badge, num
+from undertow.services.feedback import login_name
 from undertow.store.lock import StoreBusy
 from undertow.web import charts
 from undertow.web.jsonview import account_json, portfolio_json
@@ -44,7 +44,7 @@ def _environment() -> Environment:
 
 def create_app(workspace, *, token: str | None = None, allowed_hosts: list[str] | None = None, default_user: str = "") -> Starlette:
     env, form_key = _environment(), new_form_key()
-    default_user = default_user or _login_name()
+    default_user = default_user or login_name()
 
     def user_of(request: Request) -> str:
         return request.cookies.get(USER_COOKIE) or default_user
@@ -149,8 +149,3 @@ def _int(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() else default
 
 
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no LOGNAME: a container's uid
-        return "unknown"

@@ -5,11 +5,25 @@ it to the model too."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from dataclasses import dataclass, field
 
 from undertow.errors import InputError, NotFound
 from undertow.settings import Settings
+
+
+def login_name() -> str:
+    """Who gives a verdict when nobody said: the user logged in, as the web workspace signs them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME: a container's uid
+        return "unknown"
+
+
+def in_words(items: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c": a list as a sentence says it."""
+    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
 
 
 @dataclass
@@ -19,26 +33,29 @@ class FeedbackResult:
     rejected: list[str]
     flagged: list[str] = field(default_factory=list)  # confirmed signals that had no flag and now have one
     cleared: list[str] = field(default_factory=list)  # signals whose verdict was taken back
+    author: str = ""  # who the verdicts are signed by
 
 
 def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject: list[str], author: str = "", clear: list[str] = ()) -> FeedbackResult:
     """Store verdicts (`confirm`, `reject`) or take earlier ones back (`clear`). Checks the signals
     and the document, then writes, holding the home's lock as every other writer does (a running
-    ingest or reclassify makes this refuse with StoreBusy)."""
+    ingest or reclassify makes this refuse with StoreBusy). A verdict is always signed: without an
+    `author`, by the user logged in."""
     from undertow.store.home import Home
     from undertow.store.lock import exclusive
 
     if not confirm and not reject and not clear:
         raise InputError("say what is right or wrong: --confirm SIGNAL and/or --reject SIGNAL (or --clear SIGNAL to take a verdict back)")
+    author = author.strip() or login_name()
     home = Home(settings)
     known = home.signal_names
     for signal in [*confirm, *reject, *clear]:
         if signal not in known:
             raise InputError(f"unknown signal {signal!r}: one of {', '.join(known)}")
     if set(confirm) & set(reject):
-        raise InputError(f"cannot confirm and reject {sorted(set(confirm) & set(reject))} at once")
+        raise InputError(f"cannot confirm and reject {in_words(sorted(set(confirm) & set(reject)))} at once")
     if set(clear) & (set(confirm) | set(reject)):
-        raise InputError(f"cannot give and take back a verdict on {sorted(set(clear) & (set(confirm) | set(reject)))} at once")
+        raise InputError(f"cannot give and take back a verdict on {in_words(sorted(set(clear) & (set(confirm) | set(reject))))} at once")
     with exclusive(home.path, "feedback", settings.sqlite_url):
         records = home.records
         if records.get_document(doc_id) is None:
@@ -51,7 +68,7 @@ def record_feedback(settings: Settings, doc_id: str, confirm: list[str], reject:
         if missing:
             records.add_flags(confirmed_flags(home, records.get_document(doc_id), missing, author))
         cleared = records.withdraw_feedback(doc_id, list(clear), FEEDBACK_BACKEND) if clear else []
-    return FeedbackResult(doc_id, list(confirm), list(reject), missing, cleared)
+    return FeedbackResult(doc_id, list(confirm), list(reject), missing, cleared, author)
 
 
 FEEDBACK_BACKEND = "feedback"  # the flags table's `backend` for a flag a CSM confirmed

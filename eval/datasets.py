@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -67,8 +67,14 @@ def jsonl_rows(path: Path) -> Iterator[tuple[int, object]]:
                 raise DatasetError(f"{path}:{line_no}: {_first_error(error)}") from None
 
 
-def load_documents(path: Path, labelled: bool) -> list[Document]:
-    """Every line a Document; a bad line stops the load with `file:line: reason`."""
+def load_documents(path: Path, labelled: bool, *, signals: Iterable[str] | None = None, unique_ids: bool = False) -> list[Document]:
+    """Every line a Document; a bad line stops the load with `file:line: reason`.
+
+    `signals`: the labels a labelled set may use (the home's signals); `unique_ids`: refuse an id
+    seen on an earlier line. A scored set needs both: a label no backend can predict scores as a
+    miss, and predictions are looked up by id, so a repeated id is scored twice against one line."""
+    known = set(signals) if signals is not None else None
+    first_line: dict[str, int] = {}
     docs: list[Document] = []
     for line_no, raw in jsonl_rows(path):
         try:
@@ -76,9 +82,13 @@ def load_documents(path: Path, labelled: bool) -> list[Document]:
         except ValidationError as error:
             raise DatasetError(f"{path}:{line_no}: {_first_error(error)}") from None
         if labelled:
-            problem = contract_problem(doc)
+            problem = contract_problem(doc, known)
             if problem:
                 raise DatasetError(f"{path}:{line_no}: {problem}")
+        if unique_ids:
+            if doc.id in first_line:
+                raise DatasetError(f"{path}:{line_no}: id {doc.id} repeats line {first_line[doc.id]}")
+            first_line[doc.id] = line_no
         docs.append(doc)
     return docs
 
@@ -88,7 +98,8 @@ def contract_problem(doc: Document, signals: set[str] | None = None) -> str | No
     if doc.labels is None or doc.evidence is None:
         return "a labelled set needs 'labels' and 'evidence' on every line"
     if signals is not None and set(doc.labels) - signals:
-        return f"unknown labels {sorted(set(doc.labels) - signals)}"
+        # The same words as `train`, which refuses these labels too.
+        return f"labels {sorted(set(doc.labels) - signals)} are not defined (the signals are {', '.join(sorted(signals))})"
     if doc.labelled_signals is not None and set(doc.labels) - set(doc.labelled_signals):
         return f"labels {sorted(set(doc.labels) - set(doc.labelled_signals))} are not among its labelled_signals"
     if set(doc.evidence) != set(doc.labels):

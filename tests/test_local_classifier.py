@@ -181,7 +181,7 @@ def test_reclassify_applies_a_new_model_to_stored_documents_without_reembedding(
     assert SECURITY_TEXT[quote["start"] : quote["end"]] == quote["quote"]
 
 
-def test_classify_output_scored_with_eval_predictions_matches_eval(tmp_path):
+def test_classify_output_scored_with_eval_predictions_matches_eval(tmp_path, security_home):
     """What a user measures by classifying a label-stripped file equals what eval reports."""
     labelled = [json.loads(line) for line in (DATA / "small_dev_with_security.jsonl").read_text(encoding="utf-8").splitlines()][:12]
     gold = write_jsonl(tmp_path / "gold.jsonl", labelled)

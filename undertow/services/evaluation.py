@@ -97,7 +97,7 @@ def score_predictions(settings: Settings, dataset: Path | None, predictions: Pat
     signals = Home(settings).signal_names
     predicted: dict[str, Prediction] = {}
     with named_files():
-        docs = load_documents(dataset, labelled=True)
+        docs = load_documents(dataset, labelled=True, signals=signals, unique_ids=True)
         for line_no, row in jsonl_rows(predictions):
             try:
                 predicted[row["id"]] = Prediction(list(row.get("labels", [])), dict(row.get("evidence", {})))
@@ -114,8 +114,9 @@ def _evaluate_one(settings: Settings, dataset: Path, backend: str, on_notice: No
     from undertow.eval.runner import evaluate as run
     from undertow.store.home import Home
 
+    signals = Home(settings).signal_names
     with named_files():
-        docs = load_documents(dataset, labelled=True)
+        docs = load_documents(dataset, labelled=True, signals=signals, unique_ids=True)
     classifier = make_classifier(backend, settings)
     on_notice(f"evaluating {backend} on {len(docs)} documents from {dataset} ...")
-    return run(classifier, docs, Home(settings).signal_names)
+    return run(classifier, docs, signals)

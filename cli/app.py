@@ -12,7 +12,7 @@ from undertow.cli.annotate_cmd import annotate, backtest
 from undertow.cli.ask_cmd import ask
 from undertow.cli.bench_cmd import bench
 from undertow.cli.classify_cmd import classify
-from undertow.cli.common import user_errors
+from undertow.cli.common import expect_json, json_failures, user_errors
 from undertow.cli.demo_cmd import demo
 from undertow.cli.digest_cmd import digest
 from undertow.cli.distill_cmd import distill
@@ -30,10 +30,15 @@ from undertow.cli.train_cmd import train
 
 class UndertowGroup(TyperGroup):
     """Every command runs inside `user_errors`: a failure the user can fix (an UndertowError) ends
-    as one line and its exit code, in this one place; anything else goes on to `main`."""
+    as one line and its exit code, in this one place (with --json, on stdout too: `json_failures`); anything else goes on to `main`."""
+
+    def resolve_command(self, ctx, args):
+        resolved = super().resolve_command(ctx, args)  # before its options are parsed, so that a usage error is in JSON too
+        expect_json(*resolved[1:])
+        return resolved
 
     def invoke(self, ctx):
-        with user_errors():
+        with json_failures(), user_errors():
             return super().invoke(ctx)
 
 
@@ -62,7 +67,7 @@ def main() -> None:
     try:
         app()
     except Exception as error:  # noqa: BLE001 - the one place an unexpected error becomes exit code 3
-        from undertow.cli.common import err_console
+        from undertow.cli.common import err_console, report_json_failure
         from undertow.cli.crash import describe, record_crash
         from undertow.errors import EXIT_INTERNAL
 
@@ -71,4 +76,5 @@ def main() -> None:
         except OSError as log_error:
             where = f"and the log could not be written ({log_error})"
         err_console.print(f"[bold red]internal error:[/] {describe(error)}; {where}", highlight=False, soft_wrap=True)
+        report_json_failure(f"internal error: {describe(error)}; {where}", EXIT_INTERNAL)
         sys.exit(EXIT_INTERNAL)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer import Exit, TyperException
 from rich.console import Console
 
 from undertow.errors import InputError, UndertowError
@@ -64,6 +65,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str, indent=None) + "\n")
     sys.stdout.flush()
+    _json_run.printed = True
 
 
 def notice(line: str) -> None:
@@ -79,6 +81,7 @@ def is_terminal() -> bool:
 # --- errors ---------------------------------------------------------------------------------------
 def fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _json_run.message = message
     return typer.Exit(code)
 
 
@@ -90,3 +93,52 @@ def user_errors():
         yield
     except UndertowError as error:
         raise fail(str(error), error.exit_code) from None
+
+
+# --- --json on failure ----------------------------------------------------------------------------
+class _JsonRun:
+    """What the running command owes a script that asked for --json: `wanted` once the command
+    line asks for it, `printed` once a JSON result went to stdout, `message` the last error line."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.wanted, self.printed, self.message = False, False, None
+
+
+_json_run = _JsonRun()
+
+
+def expect_json(command: Any, args: list[str]) -> None:
+    """Note whether `args` (the command's own, not parsed yet) ask a command that has --json for it.
+    Read from the raw arguments, since a usage error ends the parsing before the option has a value."""
+    if command is None or not any("--json" in param.opts for param in command.params):
+        _json_run.wanted = False
+    else:
+        _json_run.wanted = "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+@contextmanager
+def json_failures():
+    """A script that asked for --json reads stdout only: when the command fails before printing its
+    result, stdout gets one object, {"error": the one-line message, "exit_code": N}, while stderr
+    keeps the message for people. It reports and re-raises; it decides no exit code (`user_errors`
+    does, and `app.main` for a crash, which reports through `report_json_failure`)."""
+    _json_run.reset()  # one process may run several commands (tests, CliRunner)
+    try:
+        yield
+    except Exit as done:
+        if done.exit_code:
+            report_json_failure(_json_run.message or f"failed with exit code {done.exit_code}; the reason is on stderr", done.exit_code)
+        raise
+    except TyperException as usage:  # a bad option or argument, which typer prints itself
+        report_json_failure(usage.format_message(), usage.exit_code)
+        raise
+
+
+def report_json_failure(message: str, code: int) -> None:
+    """{"error", "exit_code"} on stdout, when --json was asked and no JSON result was printed (a
+    command that printed its result and then exits 1 or 2, as ingest and doctor do, has said it)."""
+    if _json_run.wanted and not _json_run.printed:
+        print_json({"error": message, "exit_code": code})

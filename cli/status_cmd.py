@@ -15,8 +15,11 @@ def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
         print_json(report)
         return
     out_console.print(f"[bold]{report['home']}[/]")
-    for key in ("documents", "accounts", "flags", "flagged_documents", "feedback", "failures"):
+    for key in ("documents", "accounts", "flags", "flagged_documents", "feedback"):
         out_console.print(f"  {key.replace('_', ' '):<18} {report[key]}")
+    # Said in words, since a sum over reruns (the history) is what a reader would otherwise assume.
+    out_console.print(f"  {'failures':<18} {report['failures']} (bad lines or files in each file's latest failing run; "
+                      f"{report['failures_recorded']} recorded over all runs)", highlight=False, soft_wrap=True)
     out_console.print(f"  {'embedding model':<18} {', '.join(report['embedding_models']) or '-'}")
     out_console.print(f"  {'classifier':<18} {report['classifier']}")
     model = report["model"]

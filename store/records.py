@@ -254,8 +254,24 @@ class RecordStore:
                 "flags": count(schema.flags),
                 "flagged_documents": count(schema.flags, schema.flags.c.doc_id),
                 "feedback": count(schema.feedback),
-                "failures": count(schema.failures),
+                "failures": self._current_failures(conn),
             }
+
+    def failures_recorded(self) -> int:
+        """Every failure row of every run: the history that `counts()["failures"]` does not sum."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.failures)).scalar_one())
+
+    @staticmethod
+    def _current_failures(conn) -> int:
+        """The failures of each file's latest run that failed on it. Every run keeps its own rows
+        (the history), so counting them all would count the same bad line again on every rerun.
+        A run records no row for a file it read cleanly, so a file fixed since still shows the
+        failures of its last failing run."""
+        failures = schema.failures
+        latest = select(failures.c.path, func.max(failures.c.run_id).label("run_id")).group_by(failures.c.path).subquery()
+        joined = failures.join(latest, (failures.c.path == latest.c.path) & (failures.c.run_id == latest.c.run_id))
+        return int(conn.execute(select(func.count()).select_from(joined)).scalar_one())
 
     def embed_models(self) -> list[str]:
         with self.engine.connect() as conn:

@@ -19,6 +19,8 @@ def status(settings: Settings, runs: int = 5) -> dict:
     return {
         "home": str(home.path),
         **counts,
+        # `failures` counts each file's latest failing run; this, every run's (reruns included).
+        "failures_recorded": records.failures_recorded(),
         "embedding_models": records.embed_models(),
         "classifier": str(home.model_path),
         "model": model_card(settings, home.model_path),

@@ -20,7 +20,7 @@ from undertow.columns import match_columns
 from undertow.documents import parse_date
 from undertow.errors import InputError
 from undertow.ingest.decode import RejectedInput
-from undertow.ingest.tabular import sniff_dialect
+from undertow.ingest.tabular import excel_separator, repeated_column, sniff_dialect
 from undertow.ingest.textfile import open_text
 
 # Canonical column -> (lowest, highest) accepted value; None means unbounded.
@@ -145,9 +145,12 @@ def _table(path: Path, problems: list[RowProblem]) -> Iterator[csv.DictReader]:
     if source.warning:
         problems.append(RowProblem(str(path), 1, source.warning))
     with source.stream as handle:
-        dialect = sniff_dialect(handle.read(64 * 1024))
+        sample = handle.read(64 * 1024)
         handle.seek(0)
-        yield csv.DictReader(handle, dialect=dialect)
+        reader = csv.DictReader(handle, dialect=sniff_dialect(sample))
+        if excel_separator(sample) is not None:
+            next(reader.reader)  # the `sep=;` line, read through the reader so that line numbers stay the file's
+        yield reader
 
 
 def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountTable:
@@ -157,6 +160,10 @@ def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountT
         if not header:
             raise AccountFileError(f"{path}: empty file; expected a header row with account_id and the ACCOUNTS.md columns")
         columns = resolve_columns(header, mapping or {}, path)
+        # A DictReader keeps the last of two columns of one name: refuse rather than score on either.
+        repeated = repeated_column(header, columns, mapping or {})
+        if repeated:
+            raise AccountFileError(f"{path}:{reader.line_num}: {repeated}")
         rows: list[AccountRow] = []
         first_line: dict[str, int] = {}
         for record in reader:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from undertow.columns import match_columns
+from undertow.columns import header_key, match_columns
 from undertow.documents import SOURCES
 from undertow.ingest.build import build_document
 from undertow.ingest.items import ReadDocument, ReadFailure, ReadItem, ReadOptions, validation_reason
@@ -45,11 +45,39 @@ def account_slug(value: str) -> str:
 
 
 def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """Comma, semicolon (European Excel), tab or pipe, whichever the header and first rows agree on."""
+    """Comma, semicolon (European Excel), tab or pipe, whichever the header and first rows agree on;
+    the one a first line `sep=;` names, when there is one (the reader skips that line:
+    `excel_separator`)."""
+    separator = excel_separator(sample)
+    if separator is not None:
+        return type("excel_sep", (csv.excel,), {"delimiter": separator})
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         return csv.excel
+
+
+def excel_separator(sample: str) -> str | None:
+    """The delimiter a first line such as `sep=;` names, or None. Excel writes that line to say
+    which delimiter it used, and reads it back; it is not the header."""
+    first = sample.split("\n", 1)[0].removesuffix("\r")
+    found = re.fullmatch(r'"?sep=(.)"?', first, flags=re.IGNORECASE)
+    return found.group(1) if found else None
+
+
+def repeated_column(header: list[str], columns: dict[str, str], mapping: dict[str, str]) -> str | None:
+    """Why the file cannot be read as mapped when a column a field reads appears more than once
+    in the header, or None. Reading the first of them would quietly drop the other's values.
+    A column found by its spelling repeats when another has the same spelling (`Text`, `text`); a
+    column named with --map, when another has exactly its name."""
+    for name, column in columns.items():
+        same = [i for i, h in enumerate(header) if (h == column if name in mapping else header_key(h) == header_key(column))]
+        if len(same) > 1:
+            times = "twice" if len(same) == 2 else f"{len(same)} times"
+            places = ", ".join(str(i + 1) for i in same)
+            return (f"column {column!r} appears {times} (columns {places}); rename one in the file, "
+                    f"or map {name} to another column with --map {name}=COLUMN")
+    return None
 
 
 def read_csv(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
@@ -61,18 +89,25 @@ def read_csv(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
         sample = handle.read(64 * 1024)
         handle.seek(0)
         reader = csv.reader(handle, sniff_dialect(sample), strict=True)
+        if excel_separator(sample) is not None:
+            next(reader)  # read through the reader, so that its line numbers stay the file's
+        header_line = reader.line_num + 1
         try:
             header = next(reader)
         except (StopIteration, csv.Error):
-            yield ReadFailure(str(path), 1, "no header row")
+            yield ReadFailure(str(path), header_line, "no header row")
             return
         columns, missing = resolve_columns(header, options.column_map)
         if missing and not ("account_id" in missing and "account_id" in options.defaults and len(missing) == 1):
             yield ReadFailure(
                 str(path),
-                1,
+                header_line,
                 f"cannot find {', '.join(missing)} among columns {header}; map them with --map FIELD=COLUMN",
             )
+            return
+        repeated = repeated_column(header, columns, options.column_map)
+        if repeated:
+            yield ReadFailure(str(path), header_line, repeated)
             return
         yield from _rows(path, reader, header, columns, options, source.warning)
 

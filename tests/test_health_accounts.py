@@ -113,3 +113,22 @@ def test_outcomes(tmp_path):
     assert [p.line for p in outcomes.problems] == [4, 5]
     with pytest.raises(AccountFileError, match="--map churned=COLUMN"):
         read_outcomes(write(tmp_path, "account_id,lost\na,1\n", "bad.csv"))
+
+
+def test_excel_sep_line_is_honoured_and_skipped(tmp_path):
+    path = write(tmp_path, "sep=;\naccount_id;arr;nps\nacme;1.250,50;30\nbeta;lots;10\n")
+    table = read_accounts(path)
+    assert [(row.account_id, row.values.get("arr")) for row in table.rows] == [("acme", 1250.5), ("beta", None)]
+    assert [str(p) for p in table.problems] == [f"{path}:4: beta: arr is not a number: 'lots'; the value is ignored"]
+    outcomes = read_outcomes(write(tmp_path, "sep=|\naccount_id|churned\nacme|true\n", "outcomes.csv"))
+    assert outcomes.churned == {"acme": True}
+
+
+def test_a_repeated_column_that_a_field_reads_refuses_the_file(tmp_path):
+    path = write(tmp_path, "account_id,arr,ARR\nacme,100,200\n")
+    with pytest.raises(AccountFileError) as refused:
+        read_accounts(path)
+    assert str(refused.value) == (
+        f"{path}:1: column 'arr' appears twice (columns 2, 3); rename one in the file, or map arr to another column with --map arr=COLUMN"
+    )
+    assert read_accounts(path, {"arr": "ARR"}).rows[0].values["arr"] == 200

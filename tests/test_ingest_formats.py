@@ -120,3 +120,42 @@ def test_reply_trimming_in_other_languages():
 def test_missing_path_is_reported(tmp_path):
     _, failures = read([tmp_path / "nope.jsonl"])
     assert failures and "no such file" in failures[0].reason
+
+
+def test_csv_excel_sep_line_names_the_delimiter_and_is_skipped(tmp_path):
+    """Excel writes `sep=;` above the header; it used to be taken for the header ("cannot find
+    text, account_id among columns ['sep=;']")."""
+    path = tmp_path / "excel.csv"
+    path.write_text(
+        "sep=;\n"
+        "id;account_id;text\n"
+        "1;acme;Budget was cut, renewal under review\n"
+        "2;acme;too;many;cells\n",
+        encoding="utf-8",
+    )
+    docs, failures = read([path])
+    assert [(d.id, d.account_id, d.text) for d in docs] == [("1", "acme", "Budget was cut, renewal under review")]
+    assert [f.line for f in failures] == [4]  # the file's own line numbers, the sep line counted
+
+
+def test_csv_excel_sep_line_with_nothing_after_it_names_the_header_line(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text('"sep=,"\n', encoding="utf-8")
+    _, failures = read([path])
+    assert [(f.line, f.reason) for f in failures] == [(2, "no header row")]
+
+
+def test_csv_header_repeating_a_column_a_field_reads_refuses_the_file(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("account_id,text,Text\nacme,first words,second words\n", encoding="utf-8")
+    docs, failures = read([path])
+    assert not docs
+    assert [str(f) for f in failures] == [
+        f"{path}:1: column 'text' appears twice (columns 2, 3); rename one in the file, or map text to another column with --map text=COLUMN"
+    ]
+    # Named exactly with --map, the column is no longer ambiguous; nor is a repeated column no field reads.
+    docs, failures = read([path], column_map={"text": "Text"})
+    assert [d.text for d in docs] == ["second words"] and not failures
+    path.write_text("account_id,text,notes_x,notes_x\nacme,words,a,b\n", encoding="utf-8")
+    docs, failures = read([path])
+    assert [d.text for d in docs] == ["words"] and not failures

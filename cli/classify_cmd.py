@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import BackendOption, HomeOption, NoRedactOption, err_console, notice, settings_for
+from undertow.cli.common import BackendOption, HomeOption, NoRedactOption, err_console, is_terminal, notice, settings_for
+from undertow.cli.progress import FileProgress
 from undertow.errors import InputError
 from undertow.services.evaluation import classify as run_classify
 
@@ -22,7 +22,7 @@ from undertow.services.evaluation import classify as run_classify
 def classify(
     inputs: Annotated[
         list[Path],
-        typer.Argument(metavar="INPUT...", help="Files or folders (.jsonl, .csv, .eml, .mbox, .txt, .md); '-' reads JSONL from stdin."),
+        typer.Argument(metavar="INPUT...", help="Files or folders (.jsonl, .csv, .eml, .mbox, .txt, .md); '-' reads stdin: JSONL, or else one plain-text note."),
     ],
     backend: BackendOption = "local",
     account: Annotated[str | None, typer.Option(help="Account id for documents that carry none (notes without front matter).")] = None,
@@ -34,8 +34,9 @@ def classify(
     A bad line or file is reported as `file:line: reason` and skipped; the rest is classified
     and the exit code is 1."""
     settings = settings_for(home)
-    with _stdin_as_file(inputs) as (paths, on_notice):
-        result = run_classify(settings, paths, backend=backend, account=account, on_notice=on_notice, redact=False if no_redact else None)
+    with _stdin_as_file(inputs) as (paths, on_notice), FileProgress("Classifying", enabled=is_terminal()) as progress:
+        result = run_classify(settings, paths, backend=backend, account=account, on_notice=on_notice, redact=False if no_redact else None,
+                              on_progress=progress.update)
     for output in result.outputs:
         sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
     if result.classifier_note:
@@ -60,7 +61,10 @@ def _stdin_as_file(inputs: list[Path]) -> Iterator[tuple[list[Path], Callable[[s
         yield list(inputs), notice
         return
     with tempfile.TemporaryDirectory(prefix="undertow-stdin-") as folder:
-        stdin = Path(folder) / "stdin.jsonl"
+        data = sys.stdin.buffer.read()
+        # JSONL when a line starts as a JSON object does; otherwise one plain-text note (`echo ... |`).
+        jsonl = any(line.lstrip().startswith(b"{") for line in data.splitlines())
+        stdin = Path(folder) / ("stdin.jsonl" if jsonl else "stdin.txt")
         with open(os.open(stdin, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-            shutil.copyfileobj(sys.stdin.buffer, handle)
+            handle.write(data)
         yield [stdin if str(path) == "-" else path for path in inputs], lambda line: notice(line.replace(str(stdin), "<stdin>"))

@@ -188,7 +188,8 @@ class LocalModel:
             ranked = sorted(quotable, key=lambda i: -scores[i, k])[:MAX_EVIDENCE]
             # The best sentence always explains the flag; a second one only if it is as strong.
             # Strongest first: whoever shows one quote shows the one that carries the signal.
-            chosen = [ranked[0]] + [i for i in ranked[1:] if scores[i, k] >= max(0.5, 0.9 * scores[ranked[0], k])]
+            chosen = [ranked[0]] + [i for i in ranked[1:] if scores[i, k] >= max(0.5, 0.9 * scores[ranked[0], k])
+                                    and embedded.sentences[i].text != embedded.sentences[ranked[0]].text]  # a line said twice is one quote
             evidence = [
                 Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
                 for i in chosen

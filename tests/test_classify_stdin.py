@@ -80,3 +80,11 @@ def test_stdin_can_be_named_once(temp_folder: Path):
     result = CliRunner().invoke(app, ["classify", "-", "-"], input=CP1252)
     assert result.exit_code == 2 and "'-' (stdin) can be given only once" in result.stderr
     assert os.listdir(temp_folder) == []
+
+
+def test_plain_text_on_stdin_is_one_note_classified_without_an_account(temp_folder: Path):
+    result = classify_stdin("We will not renew our contract in March. We will not renew our contract in March.\n".encode())
+    assert result.exit_code == 0, result.stderr
+    (output,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "churn_intent" in output["labels"]
+    assert len(output["evidence"]["churn_intent"]) == len(set(output["evidence"]["churn_intent"]))  # a line said twice is one quote

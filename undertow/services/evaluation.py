@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +30,15 @@ def set_name(path: Path) -> str:
     return f"{kind} {path.stem}"
 
 
+UNASSIGNED = "unassigned"
+
+
 def classify(
     settings: Settings, inputs: list[Path], *, backend: str = "local", account: str | None = None, on_notice: Notice = quiet,
-    redact: bool | None = None,
+    redact: bool | None = None, on_progress: Callable[[str, int, int], None] | None = None,
 ) -> ClassifyResult:
-    """Every readable document classified; a bad line or file goes to `on_notice` and is counted.
+    """Every readable document classified; a bad line or file goes to `on_notice` and is counted,
+    and so is what a reader had to guess (an encoding, a date, a text cut), as ingest says it.
     `redact` False sends text to a remote LLM unredacted."""
     from undertow.services._shared import with_redaction
 
@@ -43,16 +48,20 @@ def classify(
     from undertow.ingest.sources import ReadOptions, read_all
 
     docs, rejected = [], 0
-    for item in read_all(list(inputs), ReadOptions(defaults={"account_id": account} if account else {})):
+    # Classifying needs no account: a note or a pasted text without one is read, not refused.
+    for item in read_all(list(inputs), ReadOptions(defaults={"account_id": account or UNASSIGNED})):
         if isinstance(item, ReadFailure):
             on_notice(str(item))
             rejected += 1
         elif isinstance(item, ReadDocument):
             docs.append(item.document)
+            for line in item.warning_lines():
+                on_notice(f"warning {line}")
         else:
             on_notice(f"skipped {item}")
     classifier = make_classifier(backend, settings)
-    outputs = [result.to_output() for result in classify_all(classifier, docs)]
+    progress = (lambda done, total: on_progress("documents", done, total)) if on_progress else None
+    outputs = [result.to_output() for result in classify_all(classifier, docs, progress)]
     return ClassifyResult(outputs, rejected, classifier.summary())
 
 

@@ -80,11 +80,16 @@ class HybridClassifier(Classifier):
     @classmethod
     def from_settings(cls, settings: Settings) -> "HybridClassifier":
         from undertow.extractor.local import model_path_for
+        from undertow.extractor.llm_prompt import load_prompt
+        from undertow.prompts import load_signals
 
         require_endpoint(settings.llm, backend="hybrid")
         local = LocalClassifier.from_settings(settings)
         # One local classifier serves as the screen and as the judge's fallback.
-        judge = LLMClassifier(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=local)
+        # The home's own signals in the prompt, and its audit log and remembered format, as with --backend llm.
+        prompt = load_prompt(signals=load_signals(settings.signals_file))
+        judge = LLMClassifier(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=local, prompt=prompt,
+                              home=settings.resolved_home)
         # A threshold the user set is theirs: it applies to every signal, as before.
         chosen = "screen_threshold" in settings.llm.model_fields_set
         rule = None if chosen else screen_rule(local.model, model_path_for(settings), settings.llm.screen_threshold)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,6 +142,14 @@ def test_a_threshold_the_user_set_applies_to_every_signal(settings, home):
     (home / "config.toml").write_text("[llm]\nscreen_threshold = 0.7\n", encoding="utf-8")
     hybrid = HybridClassifier.from_settings(load_settings(home))
     assert hybrid.thresholds == {} and hybrid.doubt is None and hybrid.threshold == 0.7
+
+
+def test_the_judge_keeps_the_homes_audit_log_and_signals_as_the_llm_backend_does(settings, home, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    (home / "signals.yaml").write_text((Path(__file__).parent / "data" / "security_signal.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    judge = HybridClassifier.from_settings(load_settings(home)).judge
+    assert "security_concern" in judge.prompt.signals
+    assert judge._chat.audit.path == home / "llm_audit.jsonl"  # README: every request is logged there
 
 
 class Fixed(Classifier):

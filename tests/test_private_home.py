@@ -96,9 +96,21 @@ def test_status_shows_where_the_endpoints_are_but_none_of_their_secrets(monkeypa
         ("postgresql+psycopg://app:p@ss@db:5432/undertow?sslmode=require", "postgresql+psycopg://app:***@db:5432/undertow?sslmode=require"),
         ("http://127.0.0.1:8000/v1?model=x&access_token=t&X-Amz-Signature=s", "http://127.0.0.1:8000/v1?model=x&access_token=***&X-Amz-Signature=***"),
         ("sqlite:////srv/a@b/undertow.db", "sqlite:////srv/a@b/undertow.db"),
-        ("https://user@host/v1", "https://user@host/v1"),
+        ("https://user@host/v1", "https://***@host/v1"),  # a user part alone may be the key itself
+        ("http://sk-live-abcdef123456@127.0.0.1:8080/v1", "http://***@127.0.0.1:8080/v1"),
         (None, None),
     ],
 )
 def test_mask_url_hides_passwords_and_secret_parameters_only(url, masked):
     assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(
+    "base_url, loopback",
+    [("http://127.0.0.1:8080/v1", True), ("http://[::1]:8080/v1", True), ("http://localhost:8080/v1", True),
+     ("https://127.llm-gateway.example.com/v1", False), ("http://127.0.0.1.nip.io/v1", False)],
+)
+def test_only_an_address_on_this_machine_turns_redaction_off(base_url, loopback):
+    from undertow.settings import LLMSettings
+
+    assert (LLMSettings(base_url=base_url).loopback, LLMSettings(base_url=base_url).redacts) == (loopback, not loopback)

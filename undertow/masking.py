@@ -16,8 +16,9 @@ _SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|pwd|pass|auth|sign
 
 
 def mask_url(url: str | None) -> str | None:
-    """The URL with its password and secret-looking query values replaced by ***; the scheme,
-    user, host, path and other parameters stay, so the output still says where it points."""
+    """The URL with its password (or a user part standing alone, which may be a key) and
+    secret-looking query values replaced by ***; the scheme, a user with a password, the host,
+    path and other parameters stay, so the output still says where it points."""
     if not url:
         return url
     scheme, separator, rest = url.partition("://")
@@ -30,6 +31,8 @@ def mask_url(url: str | None) -> str | None:
     userinfo, at, host = authority.rpartition("@")
     if at and ":" in userinfo:
         authority = f"{userinfo.partition(':')[0]}:{MASK}@{host}"
+    elif at:
+        authority = f"{MASK}@{host}"  # a user part alone is often the key itself (https://sk-...@host)
     masked = f"{scheme}{separator}{authority}{slash}{path}"
     if question_mark:
         masked += "?" + "&".join(_mask_parameter(part) for part in query.split("&"))

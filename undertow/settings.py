@@ -6,6 +6,7 @@ and nothing writes the environment, so two homes can live in one process (tests,
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -85,7 +86,13 @@ class LLMSettings(BaseSettings):
         if not self.base_url:
             return False
         host = (urlsplit(self.base_url if "://" in self.base_url else f"http://{self.base_url}").hostname or "").lower()
-        return host == "localhost" or host.startswith("127.") or host == "::1"
+        if host == "localhost":
+            return True
+        try:
+            # An address, read as one: a name such as 127.gateway.example.com is somebody's server.
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def redacts(self) -> bool:

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 KINDS = ("SECRET", "URL", "EMAIL", "IBAN", "CARD", "ID", "PHONE", "PERSON")
 PLACEHOLDER = re.compile(r"\[?\b(" + "|".join(KINDS) + r")_(\d+)\b\]?")
 
-_NAME = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+(?:[ -](?:van |von |de |da |di |le |la )?[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+){0,2}"
+# A name's word: a capital, small letters, and inner capitals after Mc, Mac, O' or D' (McDonald,
+# O'Brien, D'Angelo); a word the old pattern cut at the inner capital left "Siobhan O'" in the request.
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ](?:[a-zà-öø-ÿ]+|['’](?=[A-ZÀ-ÖØ-Þ]))(?:[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+|['’-]?[a-zà-öø-ÿ]+)*"
+_NAME = _NAME_WORD + r"(?:[ -](?:van |von |de |da |di |le |la )?" + _NAME_WORD + r"){0,2}"
 _URL_SECRET = re.compile(r"https?://[^\s/@]+:[^\s/@]+@\S+|https?://\S*[?&](?:[\w-]*(?:key|token|secret|password|sig|signature|auth|session)[\w-]*)=[^\s&]+\S*", re.IGNORECASE)
 _SECRET_VALUE = re.compile(
     r"(?P<label>\b(?:password|passwort|passwd|pwd|mot de passe|contraseña|parola d'ordine|passcode|pin|api[ _-]?key|access[ _-]?token|token|secret|client[ _-]?secret|credentials?)\b"
@@ -127,7 +130,10 @@ class Redactor:
         for match in _PHONE.finditer(text):
             if sum(c.isdigit() for c in match.group()) >= 7:
                 add("PHONE", *match.span())
-        names = {n.strip() for n in self.names if n and len(n.strip()) >= 3} | _cued_names(text)
+        given = {n.strip() for n in self.names if n and len(n.strip()) >= 3}
+        # A known author is also named by one part ("Karen here again", "call Karen back").
+        parts = {word for name in given if " " in name for word in name.split() if len(word) >= 3 and word.lower() not in _NOT_NAMES}
+        names = given | parts | _cued_names(text)
         # A name found once is redacted wherever it appears in the document, longest first.
         for name in sorted(names, key=len, reverse=True):
             for match in re.finditer(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):

@@ -35,3 +35,13 @@ def test_fit_keeps_whole_sentences_and_prefers_the_scored_ones(limit):
     out = fit(text, limit, score=lambda s: 1.0 if "budget" in s else 0.0)
     assert len(out) <= limit and "The budget was cut by half." in out
     assert all(part.strip().endswith(".") or part.strip() == "[...]" for part in out.split(" [...] "))
+
+
+def test_names_with_inner_capitals_and_a_known_authors_first_name_are_redacted_whole():
+    signed = Redactor().redact("We will cut seats.\n\nThanks,\nSean McDonald")
+    assert "Sean" not in signed and "McDonald" not in signed
+    quoted = Redactor().redact("Our champion Siobhan O'Brien is leaving.\n\nRegards,\nSiobhan O'Brien")
+    assert "Siobhan" not in quoted and "Brien" not in quoted and quoted.count("[PERSON_1]") == 2
+    author = Redactor(names=["Karen Whitfield"])
+    sent = author.redact("Karen here again. We will not renew in March.")
+    assert "Karen" not in sent and author.restore(sent) == "Karen here again. We will not renew in March."

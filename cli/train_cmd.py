@@ -42,5 +42,7 @@ def train(
         err_console.print(f"feedback refit of {report.base_version}: model {report.version} -> {result.path} in {result.seconds}s "
                           f"({report.remembered} corrected documents remembered: each decides itself and its near copies; "
                           "no head or threshold moved, so no other flag changes; `--full` retrains on everything)")
+    elif result.kind == "restored":
+        err_console.print(f"model {report.version} ({result.path}) in {result.seconds}s; `undertow reclassify` re-flags the stored documents with it")
     else:
         err_console.print(f"full training: model {report.version} -> {result.path} in {result.seconds}s; thresholds {report.thresholds}")

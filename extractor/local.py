@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 from undertow.extractor import lexical, plain_heads, stacking
 from undertow.extractor.calibration import apply_map
 from undertow.extractor.card import ModelCard, TrainingConfig
@@ -68,9 +69,25 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class DamagedModel(CorruptFileError):
     """A model file that cannot be read back; `undertow doctor` shows its reason and fix apart."""
 
+    state = "is damaged"
+
+    def __init__(self, path: Path, reason: str, fix: str | None = None):
+        self.path, self.reason, self.fix = path, reason, fix or _model_fix(path)
+        super().__init__(f"model file {path} {self.state} ({reason}); {self.fix}")
+
+
+class NewerModel(DamagedModel):
+    """A model a newer release wrote: sound, but not readable by this one. Deleting or retraining
+    it, the fixes for a damaged file, would throw away a good model."""
+
+    state = "was made by a newer undertow"
+
     def __init__(self, path: Path, reason: str):
-        self.path, self.reason, self.fix = path, reason, _model_fix(path)
-        super().__init__(f"model file {path} is damaged ({reason}); {self.fix}")
+        super().__init__(path, reason, "upgrade undertow to read it (pip install -U undertow); the file itself is fine, keep it")
+
+
+class _MadeByNewerRelease(ValueError):
+    pass
 
 
 @dataclass
@@ -253,6 +270,8 @@ class LocalModel:
             return cls._read(path)
         except FileNotFoundError:
             raise
+        except _MadeByNewerRelease as error:
+            raise NewerModel(path, str(error)) from None
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
             raise DamagedModel(path, _reason(error)) from None
 
@@ -261,14 +280,14 @@ class LocalModel:
         with np.load(path) as data:
             header = json.loads(bytes(data["header"]).decode())
             if header.get("format", 1) > FILE_FORMAT:
-                raise ValueError(f"made by a newer undertow (file format {header['format']})")
+                raise _MadeByNewerRelease(f"file format {header['format']}; this release reads up to {FILE_FORMAT}")
             missing = [k for k in ARRAYS if k not in data]
             if missing:  # a model from before the combiner or the plain view: nothing scores it now
                 raise ValueError(f"made by an older undertow (no {missing[0]})")
             arrays = {k: data[k].astype(np.float32) for k in ARRAYS}
             curvature = {k: data[k].astype(np.float32) for k in data.files if k.startswith(("h_", "cw_"))}
             memory = CorrectionMemory.from_arrays({k: data[k] for k in data.files if k.startswith("memory_")})
-        card = ModelCard.model_validate(header["card"]) if "card" in header else _card_of_first_format(header)
+        card = _card(header["card"]) if "card" in header else _card_of_first_format(header)
         return cls.from_arrays(
             arrays,
             signals=header["signals"],
@@ -279,6 +298,17 @@ class LocalModel:
             curvature=curvature,
             memory=memory,
         )
+
+
+def _card(fields: dict) -> ModelCard:
+    """The card; fields this release does not know mean a newer release wrote it, not damage."""
+    try:
+        return ModelCard.model_validate(fields)
+    except ValidationError as error:
+        unknown = [".".join(map(str, e["loc"])) for e in error.errors() if e["type"] == "extra_forbidden"]
+        if unknown and len(unknown) == len(error.errors()):
+            raise _MadeByNewerRelease(f"its card has settings this release does not know: {', '.join(unknown)}") from None
+        raise
 
 
 def _card_of_first_format(header: dict) -> ModelCard:

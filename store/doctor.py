@@ -298,7 +298,7 @@ def check_classifier(settings: Settings) -> Check:
     try:
         model = load_local_model(path)
     except DamagedModel as error:
-        return Check(name, PROBLEM, f"{error.path} is damaged ({error.reason})", error.fix)
+        return Check(name, PROBLEM, f"{error.path} {error.state} ({error.reason})", error.fix)
     except FileNotFoundError as error:
         return Check(name, PROBLEM, str(error).split(":")[0], "reinstall undertow, or run `undertow train`")
     which = "trained for this home" if path == settings.user_model_path else "bundled"

@@ -111,3 +111,33 @@ def test_plain_train_refits_the_bundled_model_when_only_feedback_changed(home, s
     report = invoke("train", "--json")
     assert report["kind"] == "refit" and report["base_version"] == load_local_model().version
     assert not (home / "models" / "local.base.npz").exists()  # the base is the bundled model
+    # Every correction taken back: the bundled model again in a moment, never a retraining.
+    invoke("feedback", "d-0001", "--clear", "churn_intent")
+    restored = invoke("train", "--json")
+    assert restored["kind"] == "restored" and restored["version"] == load_local_model().version
+    assert not (home / "models" / "local.npz").exists()  # the home reads the bundled model
+    assert restored["total_seconds"] < 5
+
+
+@pytest.mark.skipif(not real_path("train").exists(), reason="the bundled model is trained on the real-text sets of a source checkout")
+def test_train_replaces_a_damaged_model_it_names_as_the_fix(home, settings):
+    run_ingest([write_jsonl(home.parent / "notes.jsonl", [doc(1, text=SECURITY_TEXT)])], settings)
+    invoke("feedback", "d-0001", "--reject", "churn_intent")
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    (home / "models" / "local.npz").write_bytes(b"PK\x03\x04 truncated")  # cut short mid-write
+    report = invoke("train", "--json")
+    assert report["kind"] == "refit" and LocalModel.load(home / "models" / "local.npz").card.refit_of == load_local_model().version
+
+
+def test_a_model_from_a_newer_release_is_not_called_damaged(tmp_path):
+    from undertow.extractor.local import NewerModel, bundled_model_path
+
+    with np.load(bundled_model_path()) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(bytes(arrays["header"]).decode())
+    for newer in ({**header, "format": 99}, {**header, "card": {**header["card"], "config": {**header["card"]["config"], "new_knob": 1}}}):
+        arrays["header"] = np.frombuffer(json.dumps(newer).encode(), dtype=np.uint8)
+        np.savez_compressed(tmp_path / "local.npz", **arrays)
+        with pytest.raises(NewerModel, match="upgrade undertow") as raised:
+            LocalModel.load(tmp_path / "local.npz")
+        assert "damaged" not in str(raised.value) and "delete" not in str(raised.value)

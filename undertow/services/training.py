@@ -19,7 +19,8 @@ BASE_MODEL_NAME = "local.base.npz"  # beside the home's model: the data-trained 
 class TrainResult:
     report: object  # undertow.extractor.training.TrainReport, or feedback.RefitReport for a refit
     path: Path  # where the model was written
-    kind: str = "full"  # "full": trained from the data; "refit": the last data-trained model with the feedback applied
+    kind: str = "full"  # "full": trained from the data; "refit": the last data-trained model with the feedback applied;
+    # "restored": every correction taken back, that model itself again
     seconds: float = 0.0  # the whole command: loading, embedding, training or refitting, saving
 
 
@@ -66,6 +67,10 @@ def train(
     with named_files():
         train_sets = [load_labelled_set(path) for path in train_paths]
         dev_sets = [load_labelled_set(path) for path in (list(dev) or standard_sets("dev"))]
+    if mode == "auto" and not custom and not home.records.feedback():
+        restored = _restore_base(settings, started, on_notice)
+        if restored is not None:
+            return restored
     if mode == "auto" and not custom and home.records.feedback():
         digests = ([s.sha256 for s in train_sets], [s.sha256 for s in dev_sets])
         for find in (lambda: _refit_base_or_none(settings, home), _bundled_or_none):
@@ -123,11 +128,51 @@ def refit(settings: Settings, *, out: Path | None = None, on_notice: Notice = qu
     on_notice(f"applying {len(examples)} corrected documents to model {base.version} ...")
     model, report = refit_with_feedback(base, examples, embedder)
     target = out or settings.user_model_path
-    if target.exists() and target.resolve() == settings.user_model_path.resolve() and LocalModel.load(target).card.refit_of is None:
+    if target.exists() and target.resolve() == settings.user_model_path.resolve() and _trained_on_data(target):
         atomic_write_bytes(_kept_base(settings), target.read_bytes())
     with named_files():
         model.save(target)
     return TrainResult(report, target, "refit", round(time.perf_counter() - started, 2))
+
+
+def _restore_base(settings: Settings, started: float, on_notice: Notice) -> TrainResult | None:
+    """Every correction taken back (`feedback --clear`): the model the refit started from, as it
+    was, in a moment. A refit only adds the corrections' memory, so that model is exactly what is
+    left; retraining from the data would take minutes to make it again. None when the home's model
+    is not a refit, or its base is gone (then training from the data makes it)."""
+    from undertow.atomic import atomic_write_bytes
+    from undertow.extractor.feedback import RefitReport
+    from undertow.extractor.local import LocalModel, bundled_model_path
+
+    current_path = settings.user_model_path
+    try:
+        current = LocalModel.load(current_path) if current_path.exists() else None
+    except CorruptFileError:
+        return None
+    if current is None or current.card.refit_of is None:
+        return None
+    for base_path in (_kept_base(settings), bundled_model_path()):
+        if base_path.exists() and LocalModel.load(base_path).version == current.card.refit_of:
+            if base_path == bundled_model_path():
+                current_path.unlink()  # the home reads the bundled model again
+            else:
+                atomic_write_bytes(current_path, base_path.read_bytes())
+            on_notice(f"no corrections are stored any more: model {current.card.refit_of}, which the refit started from, is back")
+            report = RefitReport([], 0, current.card.refit_of, current.card.refit_of, 0.0)
+            return TrainResult(report, base_path if base_path == bundled_model_path() else current_path, "restored",
+                               round(time.perf_counter() - started, 2))
+    return None
+
+
+def _trained_on_data(path: Path) -> bool:
+    """Whether the model at `path` is one a refit keeps as its base; a damaged one is not (the refit
+    replaces it, which is the fix its error message names)."""
+    from undertow.extractor.local import LocalModel
+
+    try:
+        return LocalModel.load(path).card.refit_of is None
+    except CorruptFileError:
+        return False
 
 
 def _bundled_or_none():

@@ -145,6 +145,8 @@ def test_a_form_can_only_send_people_back_into_the_workspace(demo, client):
     moved = client.post("/whoami", data={"name": "  Dana  Smith ", "form_key": form_key(page), "back": "//evil.example/x"}, follow_redirects=False)
     assert moved.status_code == 303 and moved.headers["location"] == "/?saved=name"
     assert "Dana Smith" in client.get("/").text
+    signed = client.post("/whoami", data={"name": "Łukasz Nowak 李", "form_key": form_key(page), "back": "/"}, follow_redirects=False)
+    assert signed.status_code == 303 and "Łukasz Nowak 李" in client.get("/").text  # a cookie holds Latin-1 only
 
 
 def test_an_unknown_account_is_one_clear_message_and_search_finds_by_name(demo, client):

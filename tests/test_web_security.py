@@ -57,6 +57,9 @@ def test_a_token_is_needed_on_every_request_and_moves_from_the_url_to_a_cookie()
     assert entered.status_code == 303 and entered.headers["location"] == "/?owner=Ana"
     assert "httponly" in entered.headers["set-cookie"].lower() and "samesite=strict" in entered.headers["set-cookie"].lower()
     assert client.get("/").text == "hello GET"  # the cookie from the redirect
+    # '//evil.example/' is this site's path to the server but another site to a browser.
+    elsewhere = guarded(token=TOKEN).get(f"http://127.0.0.1:8765//evil.example/?token={TOKEN}", follow_redirects=False)
+    assert elsewhere.status_code == 303 and elsewhere.headers["location"] == "/"
 
 
 def test_on_loopback_only_loopback_host_names_are_answered():

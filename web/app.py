@@ -5,7 +5,7 @@ JSON under /api/, so scripts and the browser read the same figures."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -47,7 +47,7 @@ def create_app(workspace, *, token: str | None = None, allowed_hosts: list[str] 
     default_user = default_user or login_name()
 
     def user_of(request: Request) -> str:
-        return request.cookies.get(USER_COOKIE) or default_user
+        return unquote(request.cookies.get(USER_COOKIE, "")) or default_user
 
     def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
         saved = SAVED.get(request.query_params.get("saved", ""))
@@ -106,7 +106,8 @@ def create_app(workspace, *, token: str | None = None, allowed_hosts: list[str] 
         if not name:
             raise InputError("type your name: feedback and reviews are signed with it")
         response = RedirectResponse(_back(form, "name"), status_code=303)
-        response.set_cookie(USER_COOKIE, name, httponly=True, samesite="strict", path="/", max_age=400 * 86400)
+        # Percent-encoded: a cookie holds Latin-1 only, and a team signs as Łukasz or 李.
+        response.set_cookie(USER_COOKIE, quote(name), httponly=True, samesite="strict", path="/", max_age=400 * 86400)
         return response
 
     async def base_css(_: Request) -> Response:

@@ -66,7 +66,9 @@ class Guard(BaseHTTPMiddleware):
             return self.harden(refused)
         if self.token and same(request.query_params.get("token"), self.token):
             kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
-            response = RedirectResponse(request.url.path + (f"?{kept}" if kept else ""), status_code=303)
+            # '//evil.example/' is a path here but another site to a browser: back to this site's root.
+            path = request.url.path if not request.url.path.startswith("//") else "/"
+            response = RedirectResponse(path + (f"?{kept}" if kept else ""), status_code=303)
             response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict", path="/")
             return self.harden(response)
         return self.harden(await call_next(request))

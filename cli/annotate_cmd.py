@@ -17,7 +17,7 @@ from undertow.services import health
 
 
 def annotate(
-    accounts_csv: Annotated[Path, typer.Argument(metavar="ACCOUNTS.csv", help="Account records in the ACCOUNTS.md columns (or mapped with --map).")],
+    accounts_csv: Annotated[Path, typer.Argument(metavar="ACCOUNTS.csv", help="Account records: account_id and the columns of docs/formats.md, Accounts export (or mapped with --map).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the annotated rows, most urgent first, to FILE.csv, .json, .parquet or .xlsx ('-' for CSV on stdout).")] = None,
     as_of: AsOfOption = None,
     column_map: MapOption = [],

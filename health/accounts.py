@@ -141,7 +141,7 @@ def _table(path: Path, problems: list[RowProblem]) -> Iterator[csv.DictReader]:
     try:
         source = open_text(path)
     except RejectedInput as error:
-        raise AccountFileError(f"{path}: {error}; expected a CSV with a header row with account_id and the ACCOUNTS.md columns") from None
+        raise AccountFileError(f"{path}: {error}; expected a CSV with a header row with account_id and the columns of docs/formats.md (Accounts export)") from None
     if source.warning:
         problems.append(RowProblem(str(path), 1, source.warning))
     with source.stream as handle:
@@ -158,7 +158,7 @@ def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountT
     with _table(path, problems) as reader:
         header = [h for h in (reader.fieldnames or []) if h is not None]
         if not header:
-            raise AccountFileError(f"{path}: empty file; expected a header row with account_id and the ACCOUNTS.md columns")
+            raise AccountFileError(f"{path}: empty file; expected a header row with account_id and the columns of docs/formats.md (Accounts export)")
         columns = resolve_columns(header, mapping or {}, path)
         # A DictReader keeps the last of two columns of one name: refuse rather than score on either.
         repeated = repeated_column(header, columns, mapping or {})
@@ -180,6 +180,10 @@ def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountT
                 continue
             first_line[account_id] = line
             rows.append(_parse_row(path, line, raw, account_id, columns, problems))
+    if not rows and not problems:
+        # A header and nothing under it is what a CRM export looks like when it failed: say so, so
+        # that a nightly job's "0 scored" does not pass for a quiet night.
+        problems.append(RowProblem(str(path), 1, "no account rows under the header: nothing was scored (an empty export?)", skipped=True))
     table = AccountTable(path, header, columns, rows, problems)
     _normalise_nps(table)
     return table

@@ -132,3 +132,9 @@ def test_a_repeated_column_that_a_field_reads_refuses_the_file(tmp_path):
         f"{path}:1: column 'arr' appears twice (columns 2, 3); rename one in the file, or map arr to another column with --map arr=COLUMN"
     )
     assert read_accounts(path, {"arr": "ARR"}).rows[0].values["arr"] == 200
+
+
+def test_an_export_with_a_header_and_no_rows_is_a_problem_not_a_quiet_night(tmp_path):
+    table = read_accounts(write(tmp_path, "account_id,arr\n", "empty-export.csv"))
+    assert table.rows == [] and [str(p).split(": ", 1)[1] for p in table.problems] == [
+        "no account rows under the header: nothing was scored (an empty export?)"]

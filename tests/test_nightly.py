@@ -214,6 +214,7 @@ def test_the_example_config_is_valid_and_a_dry_run_writes_nothing(tmp_path, expo
     (tmp_path / "example.toml").write_text(example.stdout, encoding="utf-8")
     loaded = load_config(tmp_path / "example.toml")
     assert [s.label for s in loaded.sources] == ["call notes", "helpdesk", "shared inbox", "Acme escalation"]
+    assert loaded.home is None  # copied as it is, it writes to $UNDERTOW_HOME, as the docs say
     assert loaded.sources[2].own_domain == ["vendor.io"] and loaded.accounts.snapshot
 
     result = nightly("--config", str(write_config(tmp_path)), "--dry-run", "--json")

@@ -7,8 +7,9 @@ EXAMPLE_CONFIG = """\
 # Relative paths are read from this file's folder; ~ is your home folder.
 # `undertow nightly --config nightly.toml --dry-run` checks this file and lists what would be read.
 
-# The store (default: $UNDERTOW_HOME, else ~/.undertow).
-home = "~/.undertow"
+# The store (default: $UNDERTOW_HOME, else ~/.undertow). Set it only to pin this job to one
+# store whatever the environment says.
+# home = "~/.undertow"
 
 # Classifier: "local" (offline, the default), "llm" or "hybrid". The last two need an
 # OpenAI-compatible endpoint: OPENAI_API_KEY / OPENAI_BASE_URL, or [llm] in HOME/config.toml.

@@ -89,3 +89,11 @@ def test_templates_name_no_remote_script_style_or_font():
     for path in [*folder.glob("templates/*.html"), *folder.glob("static/*")]:
         text = path.read_text(encoding="utf-8")
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, path.name
+
+
+def test_the_address_printed_for_a_public_server_is_one_another_machine_can_open():
+    import socket
+
+    url = plan_server("0.0.0.0", 8765, TOKEN).url(8765)
+    assert url == f"http://{socket.gethostname()}:8765/?token={TOKEN}" and "0.0.0.0" not in url
+    assert plan_server("127.0.0.1", 8765, None).url(9000) == "http://127.0.0.1:9000/"

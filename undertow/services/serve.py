@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,9 @@ class ServerPlan:
     allowed_hosts: list[str] | None  # Host headers accepted: loopback names only on loopback (no DNS rebinding)
 
     def url(self, port: int | None = None) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        # 0.0.0.0 and :: are where the server listens, not an address another machine can open.
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port or self.port}/" + (f"?token={self.token}" if self.token else "")
 
 

@@ -7,10 +7,13 @@ counts as a timeout, a refusal or an invalid answer is decided here only.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import logging
+import math
 import os
+import random
 import re
 import threading
 import time
@@ -65,9 +68,12 @@ class Reply(Generic[Answer]):
 
 class ChatFailure(Exception):
     """No usable answer. `reason` is short, for counts and notes ("timeout", "error 503"); `usage`
-    is what was paid for anyway (an answer that came back but was not the JSON asked for)."""
+    is what was paid for anyway (an answer that came back but was not the JSON asked for).
+    `answered`: the server did answer, so the request was not free even where it reported no
+    usage (the usage is then an estimate)."""
 
     reason = "error"
+    answered = False
 
     def __init__(self, reason: str | None = None, usage: Usage = Usage(), status_code: int | None = None, detail: str = ""):
         super().__init__(reason or self.reason)
@@ -79,6 +85,9 @@ class ChatFailure(Exception):
 
 class ChatTimeout(ChatFailure):
     reason = "timeout"
+
+
+DEADLINE_REASON = "run deadline passed"  # a ChatTimeout's reason when the caller's deadline cut the wait
 
 
 class ChatUnreachable(ChatFailure):
@@ -95,6 +104,7 @@ class ChatInvalidAnswer(ChatFailure):
     """An answer came back, but not the JSON asked for (or cut short, or filtered)."""
 
     reason = "invalid answer"
+    answered = True
 
 
 class ChatError(ChatFailure):
@@ -257,13 +267,14 @@ class StructuredChat(Generic[Answer]):
                 self._runnables[method] = _structured_runnable(self.settings, self._function, method)
             return self._runnables[method]
 
-    def ask(self, messages: list, tag: str = "") -> Reply[Answer]:
-        """Runs in any thread; the client's own retries (429, 5xx, timeouts) are spent before a
-        failure is raised."""
+    def ask(self, messages: list, tag: str = "", deadline: float | None = None) -> Reply[Answer]:
+        """Runs in any thread; retries (429, 5xx, timeouts, as the openai client would) are spent
+        before a failure is raised. `deadline` (time.monotonic()) bounds the whole call: no
+        request waits past it and no retry starts after it (ChatTimeout, DEADLINE_REASON)."""
         while True:
             method = self.method
             try:
-                reply = self._ask_validated(messages, method, tag)
+                reply = self._ask_validated(messages, method, tag, deadline)
             except FormatRejected:
                 with self._lock:
                     if self._methods[0] == method and len(self._methods) > 1:
@@ -276,14 +287,15 @@ class StructuredChat(Generic[Answer]):
                 self.memory.put(self.settings, method)
             return reply
 
-    def _ask_validated(self, messages: list, method: str, tag: str) -> Reply[Answer]:
+    def _ask_validated(self, messages: list, method: str, tag: str, deadline: float | None) -> Reply[Answer]:
         sent = _with_schema(messages, self._function) if method == "json_mode" else messages
         try:
-            return self._ask_once(sent, method, tag)
+            return self._ask_once(sent, method, tag, deadline)
         except ChatInvalidAnswer as invalid:
             if not invalid.detail or not sent:
                 raise
             paid, detail = invalid.usage, invalid.detail
+        log.debug("invalid answer, asking once more: %s", detail[:600])
         # One more try with the error, placed in the system message so the document stays last.
         correction = (
             f"\n\nA previous answer to this request was rejected: {detail[:600]}\n"
@@ -291,18 +303,20 @@ class StructuredChat(Generic[Answer]):
         )
         retry = [_append_to(sent[0], correction), *sent[1:]]
         try:
-            reply = self._ask_once(retry, method, tag)
+            reply = self._ask_once(retry, method, tag, deadline)
         except ChatFailure as failure:
             failure.usage = failure.usage + paid
             raise
         return Reply(reply.answer, reply.usage + paid)
 
-    def _ask_once(self, messages: list, method: str, tag: str) -> Reply[Answer]:
+    def _ask_once(self, messages: list, method: str, tag: str, deadline: float | None) -> Reply[Answer]:
+        if deadline is not None and deadline - time.monotonic() <= 0:
+            raise ChatTimeout(DEADLINE_REASON)  # nothing sent, nothing to audit
         sent_text = messages_text(messages)
         usage = Usage()
         outcome = "answer"
         try:
-            reply = self._call(messages, method, sent_text)
+            reply = self._call(messages, method, sent_text, deadline)
             usage = reply.usage
             return reply
         except ChatFailure as failure:
@@ -311,17 +325,21 @@ class StructuredChat(Generic[Answer]):
         finally:
             self.audit.record(self.settings, sent_text, method=method, usage=usage, outcome=outcome, tag=tag)
 
-    def _call(self, messages: list, method: str, sent_text: str) -> Reply[Answer]:
+    def _call(self, messages: list, method: str, sent_text: str, deadline: float | None) -> Reply[Answer]:
+        model_step, parser = self._runnable(method)
         try:
-            out = self._runnable(method).invoke(messages)
+            raw = self._send(model_step, messages, deadline)
+        except _DeadlineCut:
+            raise ChatTimeout(DEADLINE_REASON) from None
         except openai.APITimeoutError:
             raise ChatTimeout() from None
         except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as error:
             raise ChatRefused(status_code=error.status_code) from None
         except openai.APIConnectionError:
             raise ChatUnreachable() from None
-        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError):
-            raise ChatInvalidAnswer() from None
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as error:
+            # Cut short or filtered: no JSON to use, but the tokens were spent and count.
+            raise ChatInvalidAnswer(usage=_completion_usage(getattr(error, "completion", None), sent_text)) from None
         except openai.APIStatusError as error:
             if error.status_code in (400, 422, 500, 501) and _FORMAT_REJECTED.search(f"{error.message} {error.body}"):
                 raise FormatRejected(status_code=error.status_code) from None
@@ -332,18 +350,125 @@ class StructuredChat(Generic[Answer]):
             # A 200 whose body is not a chat completion (a proxy's HTML page): this answer is
             # lost, the run goes on.
             log.debug("unreadable response body: %r", error)
-            raise ChatInvalidAnswer("bad response body") from None
-        raw = out.get("raw") if isinstance(out, dict) else None
+            raise ChatInvalidAnswer("bad response body", usage=_unreported(sent_text)) from None
         if raw is None:
-            raise ChatInvalidAnswer("bad response body")
+            raise ChatInvalidAnswer("bad response body", usage=_unreported(sent_text))
         usage = Usage.of(raw, sent_text)
-        parsed = out.get("parsed")
-        if out.get("parsing_error") is not None or not isinstance(parsed, dict):
-            raise ChatInvalidAnswer(usage=usage, detail=f"not valid JSON for the schema: {str(out.get('parsing_error') or 'no JSON object')[:300]}")
+        parsing_error: Exception | None = None
+        try:
+            parsed = parser.invoke(raw)
+        except Exception as error:  # noqa: BLE001 - what include_raw=True would have caught
+            parsed, parsing_error = None, error
+        if parsing_error is not None or not isinstance(parsed, dict):
+            raise ChatInvalidAnswer(usage=usage, detail=f"not valid JSON for the schema: {str(parsing_error or 'no JSON object')[:300]}")
         try:
             return Reply(self.model.model_validate(parsed), usage)
         except ValidationError as error:
             raise ChatInvalidAnswer(usage=usage, detail=_short_errors(error)) from None
+
+    def _send(self, model_step, messages: list, deadline: float | None):
+        """The model's raw AIMessage, with the openai client's retry policy applied here, so each
+        attempt's HTTP timeout can be cut to the time left before `deadline` and no retry starts
+        past it. Called in the caller's thread: no executor thread can outlive the deadline."""
+        attempts = self.settings.max_retries + 1
+        for attempt in range(attempts):
+            timeout = self.settings.timeout_s
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _DeadlineCut()
+                timeout = min(timeout, left)
+            try:
+                # The header the openai client sets on its own retries, for servers that read it.
+                return model_step.invoke(messages, timeout=timeout, extra_headers={"x-stainless-retry-count": str(attempt)})
+            except openai.APITimeoutError:
+                if deadline is not None and deadline - time.monotonic() <= 0.05:
+                    raise _DeadlineCut() from None
+                if attempt + 1 >= attempts:
+                    raise
+                wait = _retry_wait(attempt, None)
+            except openai.APIConnectionError:
+                if attempt + 1 >= attempts:
+                    raise
+                wait = _retry_wait(attempt, None)
+            except openai.APIStatusError as error:
+                headers = getattr(getattr(error, "response", None), "headers", None)
+                if attempt + 1 >= attempts or not _should_retry(error.status_code, headers):
+                    raise
+                wait = _retry_wait(attempt, headers)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                raise _DeadlineCut()
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _DeadlineCut(Exception):
+    """The caller's deadline came before an answer: raised as ChatTimeout(DEADLINE_REASON)."""
+
+
+_MAX_RETRY_AFTER_S = 60.0
+
+
+def _retry_after(headers) -> float | None:
+    """The server's retry-after-ms or retry-after (seconds or an HTTP date), in seconds."""
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) / divisor
+        except ValueError:
+            if name == "retry-after":
+                try:
+                    when = email.utils.parsedate_tz(value)
+                    return float(email.utils.mktime_tz(when) - time.time()) if when else None
+                except (TypeError, ValueError, OverflowError):
+                    return None
+    return None
+
+
+def _should_retry(status_code: int, headers) -> bool:
+    """As the openai client decides: the server's x-should-retry, else 408, 409, 429 and 5xx;
+    never when the server asks for a wait longer than a minute."""
+    after = _retry_after(headers)
+    if after is not None and math.isfinite(after) and after > _MAX_RETRY_AFTER_S:
+        return False
+    should = headers.get("x-should-retry") if headers is not None else None
+    if should in ("true", "false"):
+        return should == "true"
+    return status_code in (408, 409, 429) or status_code >= 500
+
+
+def _retry_wait(attempt: int, headers) -> float:
+    """The server's retry-after when it gives a sane one, else 0.5 s doubling to 8 s, less up
+    to a quarter of jitter (the openai client's backoff)."""
+    after = _retry_after(headers)
+    if after is not None and math.isfinite(after) and 0 < after <= _MAX_RETRY_AFTER_S:
+        return after
+    return min(0.5 * 2.0 ** min(attempt, 32), 8.0) * (1 - 0.25 * random.random())
+
+
+def _unreported(sent_text: str) -> Usage:
+    """A server that answered without usage (an HTML page, a cut answer) read the prompt at least."""
+    return Usage(estimate_tokens(sent_text) if sent_text else 0, 0, estimated=True)
+
+
+def _completion_usage(completion, sent_text: str) -> Usage:
+    """The usage an openai ChatCompletion reports; estimated from the text when it reports none."""
+    reported = getattr(completion, "usage", None)
+    prompt = int(getattr(reported, "prompt_tokens", 0) or 0)
+    answer = int(getattr(reported, "completion_tokens", 0) or 0)
+    if prompt or answer:
+        return Usage(prompt, answer)
+    text = ""
+    for choice in getattr(completion, "choices", None) or []:
+        message = getattr(choice, "message", None)
+        text += str(getattr(message, "content", "") or "")
+        for call in getattr(message, "tool_calls", None) or []:
+            text += str(getattr(getattr(call, "function", None), "arguments", "") or "")
+    return Usage(estimate_tokens(sent_text) if sent_text else 0, estimate_tokens(text) if text else 0, estimated=True)
 
 
 def _short_errors(error: ValidationError) -> str:
@@ -361,8 +486,12 @@ def _with_schema(messages: list, function: dict) -> list:
 
 
 def _structured_runnable(llm: LLMSettings, function: dict, method: str):
-    """A langchain runnable that returns {"raw", "parsed", "parsing_error"} for `function`
-    (an OpenAI function spec whose parameters are the answer's JSON schema)."""
+    """(model step, parser) for `function` (an OpenAI function spec whose parameters are the
+    answer's JSON schema): the model step returns the raw AIMessage, the parser its JSON. Kept
+    apart, not joined by include_raw=True, whose RunnableParallel runs the HTTP call in an
+    executor thread that the interpreter waits for at exit, and drops per-call options such as
+    the request's timeout."""
+    from langchain_core.runnables import RunnableSequence
     from langchain_openai import ChatOpenAI
 
     if not llm.configured:
@@ -375,18 +504,23 @@ def _structured_runnable(llm: LLMSettings, function: dict, method: str):
         base_url=llm.base_url,
         temperature=llm.temperature,
         timeout=llm.timeout_s,
-        # The openai client retries 429, 5xx and timeouts with exponential backoff and jitter,
-        # honouring the server's retry-after.
-        max_retries=llm.max_retries,
+        # Retries (429, 5xx, timeouts, honouring retry-after) are StructuredChat._send's, so that
+        # none starts past a run's deadline.
+        max_retries=0,
         # Chat completions is what every OpenAI-compatible server speaks.
         use_responses_api=False,
     )
     schema = function
     if method == "json_mode":
-        return chat.with_structured_output(function["parameters"], method="json_mode", include_raw=True)
-    if method == "json_schema":
-        # json_schema wants {name, schema, strict}; function calling wants {name, parameters}.
-        schema = {"name": function["name"], "schema": function["parameters"], "strict": True}
-        if function.get("description"):
-            schema["description"] = function["description"]
-    return chat.with_structured_output(schema, method=method, include_raw=True, strict=True)
+        chain = chat.with_structured_output(function["parameters"], method="json_mode")
+    else:
+        if method == "json_schema":
+            # json_schema wants {name, schema, strict}; function calling wants {name, parameters}.
+            schema = {"name": function["name"], "schema": function["parameters"], "strict": True}
+            if function.get("description"):
+                schema["description"] = function["description"]
+        chain = chat.with_structured_output(schema, method=method, strict=True)
+    # `chat.bound | refusal check | output parser`, a RunnableSequence.
+    steps = chain.steps
+    parser = steps[1] if len(steps) == 2 else RunnableSequence(*steps[1:])
+    return steps[0], parser

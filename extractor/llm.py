@@ -10,6 +10,7 @@ documents it has seen.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -20,6 +21,7 @@ from queue import Empty, Queue
 
 from undertow.extractor.backends import Classifier
 from undertow.extractor.chat import (
+    DEADLINE_REASON,
     AuditLog,
     ChatFailure,
     ChatRefused,
@@ -52,6 +54,8 @@ CACHE_FILE = "llm_cache.sqlite"
 FORMATS_FILE = "llm_formats.json"  # the structured-output method each endpoint and model accepted
 AUDIT_FILE = "llm_audit.jsonl"  # what was sent, one line per request
 MAX_EVIDENCE = 3
+INVALID_ANSWER = "llm invalid answer"
+DEADLINE_PASSED = f"llm {DEADLINE_REASON}"
 
 
 class LLMNotConfigured(ConfigurationError):
@@ -83,6 +87,7 @@ class Attempt:
     failure: str = ""
     usage: Usage = Usage()
     redacted: bool = False
+    answered: bool = False  # the server answered (not the JSON asked for): the request was paid for
 
 
 @dataclass(frozen=True)
@@ -167,26 +172,36 @@ class LLMClassifier(Classifier):
         if self._deadline is None and self.settings.run_deadline_s is not None:
             self._deadline = time.monotonic() + self.settings.run_deadline_s  # the run starts with its first batch
         cached = self.cache.get_many([d.content_hash for d in docs], self.settings.model, self.prompt.version)
-        answers: dict[str, dict] = {key: hit.answer for key, hit in cached.items()}
-        self._stats["cached"] += sum(1 for d in docs if d.content_hash in cached)
+        # An entry that no longer validates (written before confidences were checked) is a miss:
+        # asked again, and replaced by the answer that comes back.
+        answers: dict[str, dict] = {key: hit.answer for key, hit in cached.items() if self._valid(hit.answer)}
+        if len(answers) < len(cached):
+            log.warning("%d cached LLM answers are invalid; asking again", len(cached) - len(answers))
+        self._stats["cached"] += sum(1 for d in docs if d.content_hash in answers)
         # Identical documents in one batch (forwarded threads, re-sent emails) are asked once.
-        to_send = list({d.content_hash: d for d in docs if d.content_hash not in cached}.values())
+        to_send = list({d.content_hash: d for d in docs if d.content_hash not in answers}.values())
         failures: dict[str, str] = {}
         for key, attempt in self._ask_all(to_send).items():
             if attempt.answer is not None:
                 answers[key] = attempt.answer
             else:
                 failures[key] = attempt.failure
-        self.cache.mark_pending([d for d in docs if d.content_hash in failures], self.settings.model, self.prompt.version)
-        self.cache.clear_pending([d.id for d in docs if d.content_hash in answers])
 
         results: list[Classification | None] = [None] * len(docs)
         fallback_at: list[int] = []
         for i, doc in enumerate(docs):
             if doc.content_hash in answers:
-                results[i] = self._from_answer(doc, answers[doc.content_hash])
-            else:
-                fallback_at.append(i)
+                try:
+                    results[i] = self._from_answer(doc, answers[doc.content_hash])
+                    continue
+                except (ValueError, TypeError, KeyError, AttributeError) as error:
+                    # One answer that cannot become a classification is one failed document.
+                    log.warning("%s: the LLM answer could not be read (%s); using the fallback classifier for it", doc.id, error)
+                    failures.setdefault(doc.content_hash, INVALID_ANSWER)
+            fallback_at.append(i)
+        failed = {docs[i].content_hash for i in fallback_at}
+        self.cache.mark_pending([d for d in docs if d.content_hash in failed], self.settings.model, self.prompt.version)
+        self.cache.clear_pending([d.id for d in docs if d.content_hash not in failed])
         if fallback_at:
             if self.fallback is None:
                 first = docs[fallback_at[0]]
@@ -227,17 +242,17 @@ class LLMClassifier(Classifier):
         attempts: dict[str, Attempt] = {}
         queue = deque(docs)
         done: Queue = Queue()
-        running: dict[str, tuple[Document, float]] = {}
+        running: dict[str, tuple[Document, Usage]] = {}
         while queue or running:
             while queue and len(running) < self.settings.max_concurrency and not self._check_stop():
                 doc = queue[0]
                 request = self._request(doc)
-                estimate = self._estimate_cost(request)
-                if not self._can_afford(estimate):
+                estimate = self._estimate(request)
+                if not self._can_afford(self._cost(estimate)):
                     break
                 queue.popleft()
                 self._stats["sent"] += 1
-                self._reserved += estimate
+                self._reserved += self._cost(estimate)
                 running[doc.content_hash] = (doc, estimate)
                 threading.Thread(target=self._worker, args=(doc, request, done), daemon=True, name="undertow-llm").start()
             if not running:
@@ -245,17 +260,17 @@ class LLMClassifier(Classifier):
             try:
                 key, attempt = done.get(timeout=self._remaining())
             except Empty:
-                self._stop("llm run deadline passed")
+                self._stop(DEADLINE_PASSED)
                 for key, (doc, estimate) in running.items():
-                    attempts[key] = Attempt(failure="llm run deadline passed")
-                    self._charge(Usage(), estimate)  # may still be billed: counted, never released
+                    attempts[key] = Attempt(failure=DEADLINE_PASSED)
+                    self._charge(Usage(), self._cost(estimate))  # may still be billed: counted, never released
                 running.clear()
                 break
             if isinstance(attempt, BaseException):
                 raise attempt
             doc, estimate = running.pop(key)
-            self._reserved -= estimate
-            self._record(doc, attempt)
+            self._reserved -= self._cost(estimate)
+            self._record(doc, attempt, estimate)
             attempts[key] = attempt
         for doc in queue:
             attempts[doc.content_hash] = Attempt(failure=self._stop_reason or "llm cost ceiling reached")
@@ -271,15 +286,18 @@ class LLMClassifier(Classifier):
 
     def _check_stop(self) -> bool:
         if self._deadline is not None and time.monotonic() >= self._deadline:
-            self._stop("llm run deadline passed")
+            self._stop(DEADLINE_PASSED)
         return bool(self._stop_reason)
 
-    def _estimate_cost(self, request: Request) -> float:
+    def _estimate(self, request: Request) -> Usage:
         """Before sending: the prompt's tokens plus an answer as long as the schema allows
-        (every signal's verdict with its evidence), at the model's price."""
+        (every signal's verdict with its evidence)."""
         prompt_tokens = estimate_tokens(messages_text(request.messages))
         completion_tokens = 120 * len(self.prompt.signals)
-        return Usage(prompt_tokens, completion_tokens).cost_usd(self.settings) or 0.0
+        return Usage(prompt_tokens, completion_tokens, estimated=True)
+
+    def _cost(self, usage: Usage) -> float:
+        return usage.cost_usd(self.settings) or 0.0
 
     def _can_afford(self, estimate: float) -> bool:
         ceiling = self.settings.max_cost_usd
@@ -313,14 +331,14 @@ class LLMClassifier(Classifier):
     def _ask(self, doc: Document, request: Request) -> Attempt:
         """Runs in a worker thread; touches nothing shared."""
         try:
-            reply = self._chat.ask(request.messages, tag=doc.id)
+            reply = self._chat.ask(request.messages, tag=doc.id, deadline=self._deadline)
         except ChatRefused as refused:
             raise LLMEndpointError(
                 f"the LLM endpoint {endpoint_name(self.settings)} refused the request ({refused.status_code}): "
                 f"check OPENAI_API_KEY, OPENAI_BASE_URL and the model name {self.settings.model!r}"
             ) from None
         except ChatFailure as failure:
-            return Attempt(failure=f"llm {failure.reason}", usage=failure.usage, redacted=request.redactor is not None)
+            return Attempt(failure=f"llm {failure.reason}", usage=failure.usage, redacted=request.redactor is not None, answered=failure.answered)
         answer = reply.answer.model_dump()
         if request.redactor is not None:
             answer = request.redactor.restore_all(answer)  # quotes back to the text as written, here
@@ -334,35 +352,68 @@ class LLMClassifier(Classifier):
         if self._stats["cost_usd"] is not None:
             self._stats["cost_usd"] += (cost or 0.0) + extra_usd
 
-    def _record(self, doc: Document, attempt: Attempt) -> None:
-        """Main thread only: counts tokens and cost, caches a real answer, logs a failure."""
-        self._charge(attempt.usage)
+    def _record(self, doc: Document, attempt: Attempt, estimate: Usage) -> None:
+        """Main thread only: counts tokens and cost, caches a real answer (one that becomes a
+        classification), logs a failure. A server that answered but reported no usage keeps the
+        estimate reserved for the request as spent: it was not free."""
+        usage = attempt.usage
+        if attempt.answer is None and attempt.answered and usage.estimated:
+            usage = Usage(max(usage.prompt_tokens, estimate.prompt_tokens), max(usage.completion_tokens, estimate.completion_tokens), estimated=True)
+            attempt.usage = usage
+        self._charge(usage)
         self._stats["redacted"] += int(attempt.redacted)
         if attempt.answer is not None:
-            self._consecutive_failures = 0
-            self.cache.put(
-                doc.content_hash, self.settings.model, self.prompt.version, attempt.answer,
-                attempt.usage.prompt_tokens, attempt.usage.completion_tokens,
-            )
-            return
+            try:
+                self._convert(doc, attempt.answer)  # only an answer that converts is kept
+                self.cache.put(
+                    doc.content_hash, self.settings.model, self.prompt.version, attempt.answer,
+                    attempt.usage.prompt_tokens, attempt.usage.completion_tokens,
+                )
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                log.warning("%s: the LLM answer could not be read (%s)", doc.id, error)
+                attempt.answer, attempt.failure, attempt.answered = None, INVALID_ANSWER, True
+            else:
+                self._consecutive_failures = 0
+                return
         log.warning("%s: %s; using the fallback classifier for it", doc.id, attempt.failure)
-        if attempt.failure == "llm unreachable":
+        if attempt.failure == DEADLINE_PASSED:
+            self._stop(attempt.failure)
+        elif attempt.failure == "llm unreachable":
             # One unreachable answer after the client's retries means the rest would wait as long.
             self._stop(attempt.failure)
-        elif attempt.failure != "llm invalid answer":
+        elif attempt.failure != INVALID_ANSWER:
             self._consecutive_failures += 1
             if self._consecutive_failures >= self.settings.breaker_failures:
                 self._stop(f"llm circuit open after {self._consecutive_failures} failures in a row")
 
     # --- answers into classifications ----------------------------------------------------------
+    def _valid(self, answer: dict) -> bool:
+        """Whether a stored answer still passes the answer schema (a finite confidence in 0..1)."""
+        try:
+            self.prompt.answer_model.model_validate(answer)
+        except (ValueError, TypeError):
+            return False
+        return True
+
     def _from_answer(self, doc: Document, answer: dict) -> Classification:
+        """Raises ValueError (or TypeError, KeyError) for an answer that cannot be read."""
+        result, dropped = self._convert(doc, answer)
+        self._stats["dropped_ungrounded"] += dropped
+        return result
+
+    def _convert(self, doc: Document, answer: dict) -> tuple[Classification, int]:
+        """The classification an answer gives `doc`, and how many flags it lost for want of
+        evidence in the text; changes nothing."""
         flags: list[SignalFlag] = []
         confidence: dict[str, float] = {}
         dropped: list[str] = []
         for signal in self.prompt.signals:
             verdict = answer[signal]
             # The model's confidence is in its verdict; 0.5 is a guess, so a flag never scores below it.
-            certainty = min(max(float(verdict["confidence"]), 0.5), 1.0)
+            raw = float(verdict["confidence"])
+            if not math.isfinite(raw):
+                raise ValueError(f"{signal}: confidence {raw} is not a number from 0 to 1")
+            certainty = min(max(raw, 0.5), 1.0)
             score = certainty if verdict["present"] else 1.0 - certainty
             if verdict["present"]:
                 quotes = [quote_as_written(q, doc.text) for q in verdict["evidence"]]
@@ -375,7 +426,7 @@ class LLMClassifier(Classifier):
                     dropped.append(signal)
                     score = 1.0 - certainty
             confidence[signal] = round(score, 4)
-        self._stats["dropped_ungrounded"] += len(dropped)
         note = f"dropped without evidence in the text: {', '.join(dropped)}" if dropped else ""
-        return Classification(doc_id=doc.id, flags=flags, confidence=confidence, backend=self.name, model_version=self.model_version, note=note)
+        result = Classification(doc_id=doc.id, flags=flags, confidence=confidence, backend=self.name, model_version=self.model_version, note=note)
+        return result, len(dropped)
 

@@ -68,14 +68,21 @@ class AnswerCache:
                     [model, prompt_version, *chunk],
                 ).fetchall()
             for content_hash, answer, prompt_tokens, completion_tokens in rows:
-                found[content_hash] = CachedAnswer(json.loads(answer), prompt_tokens, completion_tokens)
+                try:
+                    parsed = json.loads(answer)
+                except ValueError:
+                    continue  # an unreadable row is a miss: asked again, then replaced
+                if isinstance(parsed, dict):
+                    found[content_hash] = CachedAnswer(parsed, prompt_tokens, completion_tokens)
         return found
 
     def put(self, content_hash: str, model: str, prompt_version: str, answer: dict, prompt_tokens: int, completion_tokens: int) -> None:
+        """Raises ValueError for an answer that is not plain JSON (NaN, infinity): never stored."""
+        text = json.dumps(answer, ensure_ascii=False, allow_nan=False)
         with self._lock, self._conn:
             self._conn.execute(
                 "INSERT OR REPLACE INTO llm_answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (content_hash, model, prompt_version, json.dumps(answer, ensure_ascii=False), prompt_tokens, completion_tokens, time.time()),
+                (content_hash, model, prompt_version, text, prompt_tokens, completion_tokens, time.time()),
             )
 
     def mark_pending(self, docs, model: str, prompt_version: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
 
 import yaml
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, create_model, field_validator
 
 from undertow.documents import Document
 from undertow.extractor.chat import openai_function
@@ -53,6 +54,17 @@ class SignalVerdict(BaseModel):
     rationale: str
     present: bool
     confidence: float
+
+    # A validator, not Field(allow_inf_nan=False): the schema sent (and so the prompt version and
+    # every cached answer) stays as it was. NaN and infinity are no confidence at all: such an
+    # answer is invalid (asked once more, then the document falls back). A finite number outside
+    # 0..1 is clamped when the answer is read, as small local models answer 3.0 or -1.
+    @field_validator("confidence")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"confidence must be a number from 0 to 1, not {value!r}")
+        return value
 
 
 def answer_model(signals: list[str]) -> type[BaseModel]:

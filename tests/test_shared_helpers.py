@@ -205,15 +205,22 @@ class Verdict(BaseModel):
 
 
 def chat_answering(result) -> StructuredChat:
-    """A StructuredChat whose endpoint answers `result` (an exception is raised instead)."""
-    chat = StructuredChat(LLMSettings(base_url="http://127.0.0.1:9/v1", model="m"), Verdict)
+    """A StructuredChat whose endpoint answers `result` (an exception is raised instead): the
+    model step returns its `raw` message and the parser its `parsed` (or raises `parsing_error`).
+    No retries: what is tested is how a failure is typed, not the waits between tries."""
+    chat = StructuredChat(LLMSettings(base_url="http://127.0.0.1:9/v1", model="m", max_retries=0), Verdict)
 
-    def invoke(_messages):
+    def send(_messages, **_options):
         if isinstance(result, BaseException):
             raise result
-        return result
+        return result["raw"]
 
-    chat._runnable = lambda method: SimpleNamespace(invoke=invoke)
+    def parse(_raw):
+        if result["parsing_error"] is not None:
+            raise result["parsing_error"]
+        return result["parsed"]
+
+    chat._runnable = lambda method: (SimpleNamespace(invoke=send), SimpleNamespace(invoke=parse))
     return chat
 
 

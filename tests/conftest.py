@@ -30,6 +30,14 @@ def embedder():
 
 
 @pytest.fixture()
+def local(embedder):
+    """The bundled local classifier: the LLM backends' fallback and the hybrid's screen."""
+    from undertow.extractor.local_backend import LocalClassifier
+
+    return LocalClassifier(embedder=embedder)
+
+
+@pytest.fixture()
 def settings(home: Path):
     from undertow.settings import load_settings
 

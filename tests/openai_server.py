@@ -238,3 +238,14 @@ if __name__ == "__main__":
     with OpenAIServer(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8765) as scripted:
         print(f"scripted OpenAI-protocol server on {scripted.url}", file=sys.stderr, flush=True)
         scripted._thread.join()
+
+
+def scripted_llm(server: OpenAIServer, home, prices: dict, local=None, **changes):
+    """An LLMClassifier on `server` for the tests: short timeouts, one retry, the home's cache,
+    audit log and format memory; `changes` override any LLMSettings field."""
+    from undertow.extractor.llm import LLMClassifier
+    from undertow.extractor.llm_cache import AnswerCache
+    from undertow.settings import LLMSettings
+
+    settings = LLMSettings(base_url=server.url, api_key="k", model="scripted-model", timeout_s=5, max_retries=1, prices=prices)
+    return LLMClassifier(settings.model_copy(update=changes), AnswerCache(home / "llm_cache.sqlite"), fallback=local, home=home)

@@ -11,13 +11,12 @@ import threading
 import time
 
 import pytest
-from openai_server import OpenAIServer
+from openai_server import OpenAIServer, scripted_llm
 
 from undertow.documents import Document
 from undertow.extractor import llm as llm_module
 from undertow.extractor.llm import LLMClassifier
 from undertow.extractor.llm_cache import AnswerCache
-from undertow.settings import LLMSettings
 
 BUDGET = "The board announced layoffs across the region, so we will have to drop to 40 seats in May."
 RISKY = "Our new CFO wants to sign off on every contract. They are also piloting a cheaper tool from another vendor."
@@ -66,15 +65,7 @@ def doc(doc_id: str, text: str) -> Document:
 
 
 def make(server: OpenAIServer, home, local=None, **changes) -> LLMClassifier:
-    settings = LLMSettings(base_url=server.url, api_key="k", model="scripted-model", timeout_s=5, max_retries=1, prices=PRICES)
-    return LLMClassifier(settings.model_copy(update=changes), AnswerCache(home / "llm_cache.sqlite"), fallback=local, home=home)
-
-
-@pytest.fixture()
-def local(embedder):
-    from undertow.extractor.local_backend import LocalClassifier
-
-    return LocalClassifier(embedder=embedder)
+    return scripted_llm(server, home, PRICES, local, **changes)
 
 
 def _finite(result) -> bool:

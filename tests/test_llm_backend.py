@@ -52,13 +52,6 @@ def llm_settings(scripted) -> LLMSettings:
 
 
 @pytest.fixture()
-def local(embedder):
-    from undertow.extractor.local_backend import LocalClassifier
-
-    return LocalClassifier(embedder=embedder)
-
-
-@pytest.fixture()
 def make_llm(llm_settings, home):
     def make(local=None, **changes) -> LLMClassifier:
         return LLMClassifier(llm_settings.model_copy(update=changes), AnswerCache(home / "llm_cache.sqlite"), fallback=local)

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-from openai_server import OpenAIServer
+from openai_server import OpenAIServer, scripted_llm
 from typer.testing import CliRunner
 from undertow.cli.app import app
 from undertow.extractor.llm import AUDIT_FILE, FORMATS_FILE, LLMClassifier
-from undertow.extractor.llm_cache import AnswerCache
 
 from undertow.documents import Document
 from undertow.settings import LLMSettings
@@ -43,15 +41,7 @@ def doc(doc_id: str, text: str, **extra) -> Document:
 
 
 def make(server: OpenAIServer, home, local=None, **changes) -> LLMClassifier:
-    settings = LLMSettings(base_url=server.url, api_key="k", model="scripted-model", timeout_s=5, max_retries=1, prices=PRICES)
-    return LLMClassifier(settings.model_copy(update=changes), AnswerCache(home / "llm_cache.sqlite"), fallback=local, home=home)
-
-
-@pytest.fixture()
-def local(embedder):
-    from undertow.extractor.local_backend import LocalClassifier
-
-    return LocalClassifier(embedder=embedder)
+    return scripted_llm(server, home, PRICES, local, **changes)
 
 
 def _format(request: dict) -> str:

@@ -115,25 +115,24 @@ def test_a_body_line_starting_from_survives_a_round_trip_through_pythons_mbox_wr
 
 # --- charsets --------------------------------------------------------------------------------
 
-def test_body_without_a_charset_is_detected_and_the_guess_is_named(tmp_path):
-    path = tmp_path / "nocharset.eml"
-    path.write_bytes(raw_mail("a@delta.com", "csm@vendor.io", "nocs-1@delta.com",
-                              b"The caf\xe9 team\x92s budget was cut by 30% \x96 we need a discount.\n"))
+@pytest.mark.parametrize(
+    ("body", "headers", "text", "said"),
+    [
+        # No charset declared: the bytes are detected, and the guess is named.
+        (b"The caf\xe9 team\x92s budget was cut by 30% \x96 we need a discount.\n", b"",
+         "The café team’s budget was cut by 30% – we need a discount.", ("no charset", "cp1252 (guessed)")),
+        # A declared charset the bytes do not fit: detected the same way.
+        (b"Nous allons r\xe9silier le contrat.\n", b"Content-Type: text/plain; charset=utf-8\n",
+         "Nous allons résilier le contrat.", ("utf-8", "(guessed)")),
+    ],
+)
+def test_a_body_whose_charset_is_missing_or_wrong_is_detected_and_the_guess_named(tmp_path, body, headers, text, said):
+    path = tmp_path / "mail.eml"
+    path.write_bytes(raw_mail("a@delta.com", "csm@vendor.io", "cs-1@delta.com", body, headers=headers))
     (doc,), failures = read([path], own_domains={"vendor.io"})
-    assert not failures
-    assert doc.document.text == "The café team’s budget was cut by 30% – we need a discount."
+    assert not failures and doc.document.text == text
     (warning,) = doc.warning_lines()
-    assert warning.startswith(f"{path}: body:") and "no charset" in warning and "cp1252 (guessed)" in warning
-
-
-def test_body_that_does_not_fit_its_declared_charset_is_detected(tmp_path):
-    path = tmp_path / "wrongcs.eml"
-    path.write_bytes(raw_mail("a@delta.com", "csm@vendor.io", "w-1@delta.com", b"Nous allons r\xe9silier le contrat.\n",
-                              headers=b"Content-Type: text/plain; charset=utf-8\n"))
-    (doc,), _ = read([path], own_domains={"vendor.io"})
-    assert doc.document.text == "Nous allons résilier le contrat."
-    (warning,) = doc.warning_lines()
-    assert warning.startswith(f"{path}: body:") and "utf-8" in warning and "(guessed)" in warning
+    assert warning.startswith(f"{path}: body:") and all(part in warning for part in said)
 
 
 def test_unknown_charset_no_longer_rejects_the_message(tmp_path):

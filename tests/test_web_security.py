@@ -97,3 +97,9 @@ def test_the_address_printed_for_a_public_server_is_one_another_machine_can_open
     url = plan_server("0.0.0.0", 8765, TOKEN).url(8765)
     assert url == f"http://{socket.gethostname()}:8765/?token={TOKEN}" and "0.0.0.0" not in url
     assert plan_server("127.0.0.1", 8765, None).url(9000) == "http://127.0.0.1:9000/"
+
+
+def test_an_account_id_of_dots_is_still_a_link_to_that_account():
+    from undertow.web.app import path_segment
+
+    assert [path_segment(v) for v in ("..", ".", "a.b", "x/y")] == ["%2E%2E", "%2E", "a.b", "x%2Fy"]

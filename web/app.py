@@ -36,7 +36,7 @@ SAVED = {  # the line a page shows after a form of it was stored (?saved=...)
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=num, band=lambda b: Markup(band_badge(b)), path=lambda v: quote(str(v), safe=""),
+    env.filters.update(num=num, band=lambda b: Markup(band_badge(b)), path=path_segment,
                        label=lambda s: str(s).replace("_", " "))
     env.globals.update(charts=charts, urlencode=urlencode)
     return env
@@ -134,6 +134,13 @@ def create_app(workspace, *, token: str | None = None, allowed_hosts: list[str] 
 
 class Refused(UndertowError):
     """A POST without this workspace's form key: from a stale page, or from another site."""
+
+
+def path_segment(value) -> str:
+    """An id as one URL path segment. quote() leaves dots alone, and a browser resolves an id
+    '.' or '..' as the folder itself or its parent, so those are spelled %2E."""
+    segment = quote(str(value), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _back(form: dict, saved: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from undertow.atomic import atomic_path, atomic_write_text
@@ -12,7 +12,7 @@ from undertow.errors import InputError
 from undertow.health.account import NEW_COLUMNS, AccountHealth
 from undertow.health.accounts import AccountTable, RowProblem, read_accounts, unknown_account_problems
 from undertow.health.config import HealthConfig
-from undertow.health.history import as_of_datetime
+from undertow.health.history import previous_snapshots
 from undertow.health.portfolio import attention_order, flags_by_account, score_accounts, snapshot_rows
 from undertow.ingest.tabular import account_slug
 from undertow.store.records import RecordStore
@@ -40,41 +40,10 @@ def annotate_accounts(
     known = {row["account_id"] for row in records.accounts()}
     _match_exported_names(table, known)
     problems = list(table.problems) + (unknown_account_problems(table, known) if known else [])
-    accounts = score_accounts(table, flags_by_account(records.flags()), as_of, config, _previous_scores(records, as_of))
+    accounts = score_accounts(table, flags_by_account(records.flags()), as_of, config, previous_snapshots(records, as_of, scored_only=True))
     if save:
-        records.save_snapshots(snapshot_rows(accounts, as_of) + _unscored_snapshot_rows(accounts, as_of))
+        records.save_snapshots(snapshot_rows(accounts, as_of))
     return Annotation(table, attention_order(accounts), as_of, sorted(problems, key=lambda p: p.line))
-
-
-def _unscored_snapshot_rows(accounts: list[AccountHealth], as_of: dt.date) -> list[dict]:
-    """Snapshots of the accounts that had no numbers to score (snapshot_rows keeps scored ones
-    only), so `ask` can say the account was annotated that day, and why it is in review, rather
-    than that it was never scored."""
-    return [
-        {
-            "account_id": a.account_id,
-            "as_of": as_of_datetime(as_of),
-            "quant_score": None,
-            "qual_risk": a.qual.risk,
-            "health_score": None,
-            "band": "",
-            "signals": ",".join(a.qual.active),
-            "review": json.dumps([asdict(t) for t in a.review_triggers]),
-        }
-        for a in accounts
-        if a.health_score is None
-    ]
-
-
-def _previous_scores(records: RecordStore, as_of: dt.date) -> dict[str, dict]:
-    """Each account's latest snapshot before `as_of` that has a score: a day the export had no
-    numbers for it leaves nothing to compare with, so the trend and a drop run from the score
-    before that day."""
-    latest: dict[str, dict] = {}
-    for row in records.snapshots(before=as_of_datetime(as_of)):  # oldest first, so the last wins
-        if row["health_score"] is not None:
-            latest[row["account_id"]] = row
-    return latest
 
 
 def _match_exported_names(table: AccountTable, known: set[str]) -> None:

@@ -13,11 +13,14 @@ def as_of_datetime(as_of: dt.date) -> dt.datetime:
     return dt.datetime(as_of.year, as_of.month, as_of.day)
 
 
-def previous_snapshots(records: RecordStore, as_of: dt.date) -> dict[str, dict]:
-    """The latest snapshot of each account taken before `as_of` (never the day's own)."""
+def previous_snapshots(records: RecordStore, as_of: dt.date, scored_only: bool = False) -> dict[str, dict]:
+    """The latest snapshot of each account taken before `as_of` (never the day's own); with
+    `scored_only`, the latest that has a score, so that a day without numbers does not reset a
+    trend or hide a drop."""
     latest: dict[str, dict] = {}
     for row in records.snapshots(before=as_of_datetime(as_of)):  # ordered by date, so the last wins
-        latest[row["account_id"]] = row
+        if not scored_only or row["health_score"] is not None:
+            latest[row["account_id"]] = row
     return latest
 
 

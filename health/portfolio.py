@@ -71,8 +71,9 @@ def snapshot_rows(accounts: list[AccountHealth], as_of: dt.date) -> list[dict]:
             "signals": ",".join(a.qual.active),
             "review": json.dumps([dataclasses.asdict(t) for t in a.review_triggers]),
         }
+        # Unscored accounts too (no numbers that day): `ask` then says the account was annotated
+        # and why it is in review, rather than that it was never scored.
         for a in accounts
-        if a.health_score is not None
     ]
 
 

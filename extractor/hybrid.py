@@ -26,8 +26,7 @@ from pathlib import Path
 
 from undertow.documents import Document
 from undertow.extractor.backends import Classifier
-from undertow.extractor.llm import CACHE_FILE, LLMClassifier, require_endpoint
-from undertow.extractor.llm_cache import AnswerCache
+from undertow.extractor.llm import LLMClassifier, require_endpoint
 from undertow.extractor.local_backend import LocalClassifier
 from undertow.extractor.results import Classification
 from undertow.extractor.sentences import EmbeddedText
@@ -80,16 +79,12 @@ class HybridClassifier(Classifier):
     @classmethod
     def from_settings(cls, settings: Settings) -> "HybridClassifier":
         from undertow.extractor.local import model_path_for
-        from undertow.extractor.llm_prompt import load_prompt
-        from undertow.prompts import load_signals
 
         require_endpoint(settings.llm, backend="hybrid")
         local = LocalClassifier.from_settings(settings)
         # One local classifier serves as the screen and as the judge's fallback.
-        # The home's own signals in the prompt, and its audit log and remembered format, as with --backend llm.
-        prompt = load_prompt(signals=load_signals(settings.signals_file))
-        judge = LLMClassifier(settings.llm, AnswerCache(settings.resolved_home / CACHE_FILE), fallback=local, prompt=prompt,
-                              home=settings.resolved_home)
+        # The same judge as --backend llm (the home's signals, audit log and format memory).
+        judge = LLMClassifier.from_settings(settings, fallback=local)
         # A threshold the user set is theirs: it applies to every signal, as before.
         chosen = "screen_threshold" in settings.llm.model_fields_set
         rule = None if chosen else screen_rule(local.model, model_path_for(settings), settings.llm.screen_threshold)

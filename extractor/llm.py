@@ -147,7 +147,9 @@ class LLMClassifier(Classifier):
         self._keywords = _signal_words(self.prompt)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LLMClassifier:
+    def from_settings(cls, settings: Settings, fallback: Classifier | None = None) -> LLMClassifier:
+        """The home's endpoint, cache, audit log, format memory and signals; `fallback` defaults to
+        the home's local classifier (hybrid passes the one it screens with)."""
         require_endpoint(settings.llm)
         # Built up front (about 0.1 s): a local model that cannot load is better found before
         # the run pays for any request than at its first fallback.
@@ -155,7 +157,7 @@ class LLMClassifier(Classifier):
 
         prompt = load_prompt(signals=load_signals(settings.signals_file))  # the home's signals too
         home = settings.resolved_home
-        return cls(settings.llm, AnswerCache(home / CACHE_FILE), fallback=LocalClassifier.from_settings(settings), prompt=prompt, home=home)
+        return cls(settings.llm, AnswerCache(home / CACHE_FILE), fallback=fallback or LocalClassifier.from_settings(settings), prompt=prompt, home=home)
 
     @property
     def model_version(self) -> str:

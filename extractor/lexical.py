@@ -31,40 +31,53 @@ def vectorizer(ngram_range: tuple[int, int] = NGRAM_RANGE, n_features: int = N_F
 _VECTORIZER = vectorizer()
 
 
-def _window_operator(lengths: list[int], window: int = 1) -> sparse.csr_matrix:
-    """Block-diagonal matrix that adds each sentence to its neighbours (up to `window` away)
-    within the same document.
+def _rows_of(raw: sparse.csr_matrix, source: np.ndarray) -> sparse.csr_matrix:
+    """Row i is row source[i] of `raw`, or empty where source[i] is -1. Picking rows keeps each
+    row's columns in order, so sums of such matrices stay canonical with no sort."""
+    n = raw.shape[0]
+    padded = sparse.csr_matrix((raw.data, raw.indices, np.append(raw.indptr, raw.indptr[-1])), shape=(n + 1, raw.shape[1]))
+    return padded[np.where(source < 0, n, source)]
 
-    Built from index arrays, not one small matrix per document: it runs on every ingest batch."""
-    n = int(sum(lengths))
+
+def _windows(raw: sparse.csr_matrix, lengths: list[int], window: int) -> sparse.csr_matrix:
+    """Each sentence's counts plus its neighbours' up to `window` away in the same document.
+
+    Sums of shifted copies rather than a product with a neighbour matrix: a sparse product
+    leaves columns unsorted, and sorting them again was the largest part of weighing a batch."""
     document = np.repeat(np.arange(len(lengths)), lengths)
-    before, after = [], []
+    position = np.arange(len(document))
+    summed = raw
     for distance in range(1, window + 1):
-        same_document = document[distance:] == document[:-distance]  # sentence i and i+distance are neighbours
-        before.append(np.flatnonzero(same_document))
-        after.append(before[-1] + distance)
-    rows = np.concatenate([np.arange(n), *before, *after])
-    cols = np.concatenate([np.arange(n), *after, *before])
-    return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
+        for shift in (-distance, distance):
+            source = position + shift
+            inside = (source >= 0) & (source < len(document))
+            source = np.where(inside, source, -1)
+            source[inside] = np.where(document[source[inside]] == document[inside], source[inside], -1)
+            summed = summed + _rows_of(raw, source)
+    return summed.tocsr()
 
 
-def _document_operator(lengths: list[int]) -> sparse.csr_matrix:
-    """Matrix that adds up the sentences of each document."""
+def _documents(raw: sparse.csr_matrix, lengths: list[int]) -> sparse.csr_matrix:
+    """Each document's counts: the sum of its sentences' rows, columns in order."""
     rows = np.repeat(np.arange(len(lengths)), lengths)
-    return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(len(lengths), len(rows)))
+    adder = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(len(lengths), len(rows)))
+    whole = (adder @ raw).tocsr()
+    whole.sort_indices()
+    return whole
 
 
 def counts(
     documents: list[list[str]], window: int = 1, ngram_range: tuple[int, int] = NGRAM_RANGE, n_features: int = N_FEATURES
 ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
     """Raw n-gram counts of each sentence's window (the sentence and its neighbours up to `window`
-    away) and of each whole document, from one hashing pass."""
+    away) and of each whole document, from one hashing pass; columns in order in every row."""
     flat = [sentence for sentences in documents for sentence in sentences]
     raw = char_wb_counts(flat, tuple(ngram_range), n_features)
     if raw is None:  # text that is not valid Unicode: scikit-learn's own way, whatever it makes of it
         raw = vectorizer(tuple(ngram_range), n_features).transform(flat).tocsr().astype(np.float32)
+    raw.sum_duplicates()
     lengths = [len(s) for s in documents]
-    return (_window_operator(lengths, window) @ raw).tocsr(), (_document_operator(lengths) @ raw).tocsr()
+    return _windows(raw, lengths, window), _documents(raw, lengths)
 
 
 def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
@@ -73,9 +86,11 @@ def fit_idf(counts: sparse.csr_matrix) -> np.ndarray:
 
 
 def weigh(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
-    counts = counts.copy()
-    counts.data = 1.0 + np.log(counts.data)  # sublinear tf: a word said twice is not twice the evidence
-    return normalize(counts.multiply(idf).tocsr())
+    """Sublinear tf (a word said twice is not twice the evidence) times idf, each row of unit
+    length. On the data array in place of a broadcast product, which rebuilt and re-sorted the
+    matrix; the columns must be in order, as `counts` leaves them, for the same sums."""
+    weighed = sparse.csr_matrix(((1.0 + np.log(counts.data)) * idf[counts.indices], counts.indices.copy(), counts.indptr.copy()), shape=counts.shape)
+    return normalize(weighed, copy=False)
 
 
 def features(

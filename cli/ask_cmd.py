@@ -44,6 +44,9 @@ def ask(
         err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         for candidate, score in error.candidates:
             err_console.print(f"  {candidate.label}  ({candidate.documents} documents, match {score:.0f})", highlight=False, markup=False)
+        if as_json:  # a script needs the candidates to choose from, not only that it failed
+            print_json({"error": str(error), "exit_code": error.exit_code, "candidates": [
+                {"account_id": c.account_id, "account_name": c.account_name, "documents": c.documents, "match": round(score)} for c, score in error.candidates]})
         raise typer.Exit(error.exit_code) from None
     if as_json:
         print_json(brief.as_dict())

@@ -146,6 +146,15 @@ def test_cli_exit_codes_for_ambiguous_and_unknown(seeded):
     assert "no account matches 'Nordhafen Maschinenbau'; closest:" in unknown.stderr
 
 
+def test_json_on_an_ambiguous_name_lists_the_candidates_for_a_script(seeded):
+    ambiguous = run_cli("acme", "--as-of", "2026-10-01", "--json")
+    assert ambiguous.exit_code == 2
+    answer = json.loads(ambiguous.stdout)
+    assert answer["exit_code"] == 2 and "matches 2 accounts" in answer["error"]
+    assert sorted(c["account_id"] for c in answer["candidates"]) == ["acme-logistics", "acme-retail"]
+    assert all(c["documents"] > 0 for c in answer["candidates"])
+
+
 # --- the offline brief ---------------------------------------------------------------------------
 def test_brief_with_signals(seeded):
     brief = ask_account(seeded, "acme logistics gmbh", as_of=AS_OF, use_llm=False)

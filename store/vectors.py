@@ -10,6 +10,14 @@ from urllib.parse import urlparse
 import numpy as np
 
 
+# How widely the index looks for a new vector's neighbours. Chroma's default, 100, made inserting
+# the largest part of what ingest does per document as a store grows (1.8 ms a vector at 50,000
+# documents against 1.1 at 50), while every search Undertow makes is within one account, where
+# the nearest five came back the same (recall 0.996 against 0.993 on 300 questions). Read when a
+# collection is made; a store made before keeps its own.
+CONSTRUCTION_EF = 50
+
+
 def collection_name(embed_model: str) -> str:
     """One collection per embedding model, so a change of model never mixes vector spaces."""
     slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embed_model).strip("-_")
@@ -59,7 +67,7 @@ class VectorStore:
             self.client = _open_embedded(path, chroma_settings)
         self.embed_model = embed_model
         self.collection = self.client.get_or_create_collection(
-            collection_name(embed_model), metadata={"hnsw:space": "cosine", "embed_model": embed_model}
+            collection_name(embed_model), metadata={"hnsw:space": "cosine", "hnsw:construction_ef": CONSTRUCTION_EF, "embed_model": embed_model}
         )
 
     def upsert(self, rows: list[dict], vectors: np.ndarray) -> None:

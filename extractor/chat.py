@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -265,14 +266,17 @@ class StructuredChat(Generic[Answer]):
                 self._runnables[method] = _structured_runnable(self.settings, self._function, method)
             return self._runnables[method]
 
-    def ask(self, messages: list, tag: str = "", deadline: float | None = None) -> Reply[Answer]:
+    def ask(self, messages: list, tag: str = "", deadline: float | None = None,
+            afford_again: Callable[[], bool] | None = None) -> Reply[Answer]:
         """Runs in any thread; retries (429, 5xx, timeouts, as the openai client would) are spent
         before a failure is raised. `deadline` (time.monotonic()) bounds the whole call: no
-        request waits past it and no retry starts after it (ChatTimeout, DEADLINE_REASON)."""
+        request waits past it and no retry starts after it (ChatTimeout, DEADLINE_REASON).
+        `afford_again` is asked before the one re-ask of an invalid answer, which is paid for
+        like the first; False keeps the invalid answer as the outcome."""
         while True:
             method = self.method
             try:
-                reply = self._ask_validated(messages, method, tag, deadline)
+                reply = self._ask_validated(messages, method, tag, deadline, afford_again)
             except FormatRejected:
                 with self._lock:
                     if self._methods[0] == method and len(self._methods) > 1:
@@ -285,12 +289,13 @@ class StructuredChat(Generic[Answer]):
                 self.memory.put(self.settings, method)
             return reply
 
-    def _ask_validated(self, messages: list, method: str, tag: str, deadline: float | None) -> Reply[Answer]:
+    def _ask_validated(self, messages: list, method: str, tag: str, deadline: float | None,
+                       afford_again: Callable[[], bool] | None = None) -> Reply[Answer]:
         sent = _with_schema(messages, self._function) if method == "json_mode" else messages
         try:
             return self._ask_once(sent, method, tag, deadline)
         except ChatInvalidAnswer as invalid:
-            if not invalid.detail or not sent:
+            if not invalid.detail or not sent or (afford_again is not None and not afford_again()):
                 raise
             paid, detail = invalid.usage, invalid.detail
         log.debug("invalid answer, asking once more: %s", detail[:600])
@@ -424,6 +429,7 @@ def _structured_runnable(llm: LLMSettings, function: dict, method: str):
         base_url=llm.base_url,
         temperature=llm.temperature,
         timeout=llm.timeout_s,
+        max_tokens=llm.max_answer_tokens,  # an answer's cost has a bound only if its length has one
         # Retries (429, 5xx, timeouts, honouring retry-after) are StructuredChat._send's, so that
         # none starts past a run's deadline.
         max_retries=0,

@@ -142,6 +142,8 @@ class LLMClassifier(Classifier):
         }
         self._stop_reason = ""
         self._reserved = 0.0  # estimated cost of the requests in flight
+        self._reserved_again: dict[str, float] = {}  # of those, re-asks reserved by worker threads
+        self._budget_lock = threading.Lock()  # the main loop and re-asking workers both reserve
         self._consecutive_failures = 0
         self._deadline: float | None = None
         self._keywords = _signal_words(self.prompt)
@@ -254,7 +256,6 @@ class LLMClassifier(Classifier):
                     break
                 queue.popleft()
                 self._stats["sent"] += 1
-                self._reserved += self._cost(estimate)
                 running[doc.content_hash] = (doc, estimate)
                 threading.Thread(target=self._worker, args=(doc, request, done), daemon=True, name="undertow-llm").start()
             if not running:
@@ -265,13 +266,15 @@ class LLMClassifier(Classifier):
                 self._stop(DEADLINE_PASSED)
                 for key, (doc, estimate) in running.items():
                     attempts[key] = Attempt(failure=DEADLINE_PASSED)
-                    self._charge(Usage(), self._cost(estimate))  # may still be billed: counted, never released
+                    # May still be billed: counted, never released.
+                    self._charge(Usage(), self._cost(estimate) + self._reserved_again.get(key, 0.0))
                 running.clear()
                 break
             if isinstance(attempt, BaseException):
                 raise attempt
             doc, estimate = running.pop(key)
-            self._reserved -= self._cost(estimate)
+            with self._budget_lock:
+                self._reserved -= self._cost(estimate) + self._reserved_again.pop(key, 0.0)
             self._record(doc, attempt, estimate)
             attempts[key] = attempt
         for doc in queue:
@@ -292,25 +295,32 @@ class LLMClassifier(Classifier):
         return bool(self._stop_reason)
 
     def _estimate(self, request: Request) -> Usage:
-        """Before sending: the prompt's tokens plus an answer as long as the schema allows
-        (every signal's verdict with its evidence)."""
-        prompt_tokens = estimate_tokens(messages_text(request.messages))
-        completion_tokens = 120 * len(self.prompt.signals)
-        return Usage(prompt_tokens, completion_tokens, estimated=True)
+        """Before sending: the prompt's tokens plus the longest answer the request allows."""
+        return Usage(estimate_tokens(messages_text(request.messages)), self.settings.max_answer_tokens, estimated=True)
 
     def _cost(self, usage: Usage) -> float:
         return usage.cost_usd(self.settings) or 0.0
 
     def _can_afford(self, estimate: float) -> bool:
-        ceiling = self.settings.max_cost_usd
-        if ceiling is None:
-            return True
-        committed = (self._stats["cost_usd"] or 0.0) + self._reserved
-        if committed + estimate <= ceiling:
+        """Reserves `estimate` for a document's request, or stops sending."""
+        if self._reserve(estimate):
             return True
         self._stop("llm cost ceiling reached")
-        log.warning("the run's LLM cost (spent and in flight: $%.4f, next request ~$%.4f) would pass max_cost_usd ($%.4f)", committed, estimate, ceiling)
+        log.warning("the run's LLM cost (spent and in flight: $%.4f, next request ~$%.4f) would pass max_cost_usd ($%.4f)",
+                    (self._stats["cost_usd"] or 0.0) + self._reserved, estimate, self.settings.max_cost_usd)
         return False
+
+    def _reserve(self, amount: float, key: str | None = None) -> bool:
+        """Holds `amount` against the ceiling if it fits; `key` marks a re-ask, which a worker
+        thread reserves for its document before sending it."""
+        with self._budget_lock:
+            ceiling = self.settings.max_cost_usd
+            if ceiling is not None and (self._stats["cost_usd"] or 0.0) + self._reserved + amount > ceiling:
+                return False
+            self._reserved += amount
+            if key is not None:
+                self._reserved_again[key] = self._reserved_again.get(key, 0.0) + amount
+            return True
 
     def _request(self, doc: Document) -> Request:
         """The messages for `doc` as they will leave the machine: personal data redacted when the
@@ -331,9 +341,11 @@ class LLMClassifier(Classifier):
             done.put((doc.content_hash, error))
 
     def _ask(self, doc: Document, request: Request) -> Attempt:
-        """Runs in a worker thread; touches nothing shared."""
+        """Runs in a worker thread; touches nothing shared but the budget, under its lock."""
         try:
-            reply = self._chat.ask(request.messages, tag=doc.id, deadline=self._deadline)
+            again = self._cost(self._estimate(request))
+            reply = self._chat.ask(request.messages, tag=doc.id, deadline=self._deadline,
+                                   afford_again=lambda: self._reserve(again, key=doc.content_hash))
         except ChatRefused as refused:
             raise LLMEndpointError(
                 f"the LLM endpoint {endpoint_name(self.settings)} refused the request ({refused.status_code}): "
@@ -351,8 +363,9 @@ class LLMClassifier(Classifier):
         self._stats["completion_tokens"] += usage.completion_tokens
         self._stats["estimated_usage"] += int(usage.estimated)
         cost = usage.cost_usd(self.settings)
-        if self._stats["cost_usd"] is not None:
-            self._stats["cost_usd"] += (cost or 0.0) + extra_usd
+        with self._budget_lock:
+            if self._stats["cost_usd"] is not None:
+                self._stats["cost_usd"] += (cost or 0.0) + extra_usd
 
     def _record(self, doc: Document, attempt: Attempt, estimate: Usage) -> None:
         """Main thread only: counts tokens and cost, caches a real answer (one that becomes a

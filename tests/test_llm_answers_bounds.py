@@ -27,7 +27,8 @@ PRICES = {"scripted-model": {"input": 10.0, "output": 10.0}}
 class FaultyServer(OpenAIServer):
     """The scripted server plus behaviours that pass the schema's types but not its sense:
     `confidence:<value>` answers with that confidence for every signal (NaN, Infinity, 1.5, ...);
-    `length` answers with finish_reason "length" and 3000 + 4000 tokens of usage."""
+    `length` answers with finish_reason "length", 3000 prompt tokens and as many completion tokens
+    as the request allowed (4000 if it set no limit)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -56,7 +57,9 @@ class FaultyServer(OpenAIServer):
                 message["content"] = text
         elif behaviour == "length":
             answer["choices"][0]["finish_reason"] = "length"
-            answer["usage"] = {"prompt_tokens": 3000, "completion_tokens": 4000, "total_tokens": 7000}
+            # Cut at the answer length the request allowed, as a server bills it.
+            completion = body.get("max_completion_tokens") or body.get("max_tokens") or 4000
+            answer["usage"] = {"prompt_tokens": 3000, "completion_tokens": completion, "total_tokens": 3000 + completion}
         return status, extra, answer
 
 
@@ -156,22 +159,45 @@ def test_an_answer_that_cannot_be_converted_falls_back_for_that_document_only(ho
 
 
 # --- what was paid for counts -----------------------------------------------------------------------
-def test_answers_cut_short_count_their_tokens_toward_the_ceiling(home, local):
+def test_answers_cut_short_count_their_tokens_and_the_ceiling_holds(home, local):
     docs = [doc(f"d{i}", f"{BUDGET} Ticket {i}.") for i in range(8)]
     with FaultyServer() as server:
         for i in range(8):
             server.script(f"Ticket {i}.", "length", "length")
-        classifier = make(server, home, local=local, max_concurrency=1, max_cost_usd=0.10)
+        classifier = make(server, home, local=local, max_concurrency=1, max_cost_usd=0.10, max_answer_tokens=1200)
         results = classifier.classify(docs)
         sent = len(server.requests)
+        limits = {request["body"].get("max_completion_tokens") for request in server.requests}
     stats = classifier.stats
-    # $0.07 an answer: the second one is the last the ceiling lets through.
+    assert limits == {1200}  # every request says how long its answer may be
+    # $0.042 an answer (3000 + 1200 tokens at $10 a million): a third would pass the ceiling.
     assert sent == 2 and stats["sent"] == 2
-    assert stats["prompt_tokens"] == 6000 and stats["completion_tokens"] == 8000
-    assert stats["cost_usd"] == pytest.approx(0.14)
+    assert stats["prompt_tokens"] == 6000 and stats["completion_tokens"] == 2400
+    assert stats["cost_usd"] == pytest.approx(0.084)
     assert stats["stopped"] == "llm cost ceiling reached"
     assert {r.backend for r in results} == {"local-fallback"}
-    assert "6000 prompt + 8000 completion tokens" in classifier.summary() and "$0.1400" in classifier.summary()
+    assert "6000 prompt + 2400 completion tokens" in classifier.summary() and "$0.0840" in classifier.summary()
+
+
+def test_a_re_ask_is_paid_for_so_it_waits_for_room_under_the_ceiling(home, local):
+    """An invalid answer is asked once more with the error; that second request is reserved
+    like the first, and where it does not fit the document falls back instead."""
+    docs = [doc(f"d{i}", f"{BUDGET} Ticket {i}.") for i in range(6)]
+    with FaultyServer() as server:
+        for i in range(6):
+            server.script(f"Ticket {i}.", "confidence:NaN", "confidence:NaN")
+        probe = make(server, home / "probe", local=local, max_concurrency=1, max_cost_usd=10.0)
+        probe.classify(docs[:1])
+        both_tries = probe.stats["cost_usd"]
+        assert len(server.requests) == 2  # the answer and its one re-ask
+        server.reset()
+        for i in range(6):
+            server.script(f"Ticket {i}.", "confidence:NaN", "confidence:NaN")
+        ceiling = both_tries * 2.2
+        classifier = make(server, home, local=local, max_concurrency=3, max_cost_usd=ceiling)
+        results = classifier.classify(docs[1:])
+    assert classifier.stats["cost_usd"] <= ceiling
+    assert {r.backend for r in results} == {"local-fallback"}
 
 
 def test_an_html_page_answer_keeps_its_reserved_estimate_as_spent(home, local):

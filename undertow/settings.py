@@ -63,6 +63,9 @@ class LLMSettings(BaseSettings):
     # Privacy: None redacts personal data for every endpoint that is not on this machine.
     redact: bool | None = None
     max_request_chars: int = Field(default=6000, ge=200, description="longest document text sent in one request, cut at sentence ends")
+    # Sent as max_completion_tokens: what bounds an answer's cost, so what each request reserves
+    # against max_cost_usd. A verdict on six signals with their quotes is a few hundred tokens.
+    max_answer_tokens: int = Field(default=1200, ge=64, description="most tokens one answer may use")
     # Bounded runs: a deadline for the whole run, and a breaker that stops sending after this many
     # consecutive timeouts or errors; what is left falls back to the local classifier.
     run_deadline_s: float | None = Field(default=1800.0, gt=0)

@@ -48,10 +48,23 @@ def annotate_accounts(
 
 def _match_exported_names(table: AccountTable, known: set[str]) -> None:
     """An accounts file that names 'Acme Corp' where a ticket export stored its documents under
-    acme-corp (ingest makes ids of CSV exports' names) means that account, not an unknown one."""
+    acme-corp (ingest makes ids of CSV exports' names) means that account, not an unknown one.
+    A row that becomes another row's account this way ('ACME' beside 'acme') is that account
+    twice: the first row counts, as for any repeated id."""
+    lines = {row.account_id: row.line for row in table.rows}
+    kept = []
     for row in table.rows:
-        if row.account_id not in known and account_slug(row.account_id) in known:
-            row.account_id = account_slug(row.account_id)
+        slug = account_slug(row.account_id)
+        if row.account_id not in known and slug in known:
+            if slug in lines and lines[slug] != row.line:
+                table.problems.append(RowProblem(
+                    str(table.path), row.line,
+                    f"duplicate account_id {row.account_id!r}: the store knows it as {slug!r}, as on line {lines[slug]}: row skipped", skipped=True))
+                continue
+            lines[slug] = row.line
+            row.account_id = slug
+        kept.append(row)
+    table.rows = kept
 
 
 def check_output_path(path: Path) -> None:

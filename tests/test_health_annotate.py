@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from helpers import seed_flagged_document as seed
 from undertow.cli.app import app
+from undertow.health.history import previous_snapshots
 from undertow.store.records import RecordStore
 
 ACCOUNTS = """account_id,account_name,segment,seats_licensed,seats_active,logins_30d,logins_prev_30d,csat,Region,arr
@@ -154,6 +155,18 @@ def test_an_accounts_file_naming_an_account_meets_its_exported_tickets(tmp_path,
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)["rows"]
     assert row["account_id"] == "Acme Corp" and row["signals"] == ["churn_intent"] and json.loads(result.stdout)["problems"] == []
+
+
+def test_two_rows_that_are_one_stored_account_are_scored_once_not_crashed(tmp_path, settings):
+    seed(RecordStore(settings.sqlite_url), "acme", "t1", dt.datetime(2026, 9, 20, 10), "churn_intent", 0.9, "We will not renew.")
+    path = tmp_path / "accounts.csv"
+    path.write_text("account_id,account_name,csat\nacme,Acme Corp,4.5\nACME,Acme Corp (EU),1.5\n", encoding="utf-8")
+    result = run("annotate", str(path), "--as-of", "2026-10-01", "--json")
+    assert result.exit_code == 1, result.output  # a row left out is bad input
+    answer = json.loads(result.stdout)
+    assert [row["account_id"] for row in answer["rows"]] == ["acme"]
+    assert any(":3: duplicate account_id 'ACME'" in problem and "line 2" in problem for problem in answer["problems"])
+    assert list(previous_snapshots(RecordStore(settings.sqlite_url), dt.date(2026, 10, 2))) == ["acme"]
 
 
 @pytest.mark.parametrize(

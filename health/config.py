@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -50,12 +50,21 @@ class Profile(_Strict):
     no_contact_days: float | None = Field(default=None, ge=0)
     inputs: dict[str, ScoreInput]
 
-    @field_validator("inputs")
+    @field_validator("inputs", mode="before")
     @classmethod
-    def _known_inputs(cls, inputs: dict[str, ScoreInput]) -> dict[str, ScoreInput]:
-        unknown = sorted(set(inputs) - set(INPUTS))
+    def _known_inputs(cls, inputs):
+        # Before the inputs' own fields: a misspelt input would otherwise be reported as missing
+        # its `points`, which sends the user looking in the wrong place.
+        unknown = sorted(set(inputs) - set(INPUTS)) if isinstance(inputs, dict) else []
         if unknown:
             raise ValueError(f"unknown inputs {unknown}; the scorecard knows {', '.join(INPUTS)}")
+        return inputs
+
+    @field_validator("inputs")
+    @classmethod
+    def _something_weighs(cls, inputs: dict[str, ScoreInput]) -> dict[str, ScoreInput]:
+        if inputs and not any(i.weight > 0 for i in inputs.values()):
+            raise ValueError("every input has weight 0: give at least one a weight above 0, or nothing can be scored")
         return inputs
 
 
@@ -64,7 +73,7 @@ class Qualitative(_Strict):
     max_age_days: float = Field(gt=0)
     undated_age_days: float = Field(ge=0)
     active_threshold: float = Field(ge=0, le=1)
-    severity: dict[str, float] = Field(default_factory=dict)
+    severity: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
 
 
 class Combined(_Strict):
@@ -162,15 +171,20 @@ def load_config(path: Path | None = None, signals: list | None = None) -> Health
         config = validate(HealthConfig, _expand_profiles(data), origin)
     except OverlayError as error:
         raise ConfigError(str(error)) from None
-    return _with_signals(config, signals)
+    return _with_signals(config, signals, str(path) if path else SCORECARD_FILE)
 
 
-def _with_signals(config: HealthConfig, signals: list | None) -> HealthConfig:
+def _with_signals(config: HealthConfig, signals: list | None, where: str = SCORECARD_FILE) -> HealthConfig:
     """Severities and review reasons come from the signal definitions; the scorecard's own
     `severity:` entries win, so a team can weigh a signal differently without redefining it."""
     from undertow.prompts import load_signals
 
     signals = signals if signals is not None else load_signals()
+    names = {s.name for s in signals}
+    for key, given in (("qualitative.severity", config.qualitative.severity), ("review.signal_reasons", config.review.signal_reasons)):
+        unknown = sorted(set(given) - names)
+        if unknown:  # a misspelt signal would weigh nothing, silently
+            raise ConfigError(f"{where}: {key}: unknown signals {unknown}; the signals are {', '.join(sorted(names))}")
     config.qualitative.severity = {s.name: s.severity for s in signals} | config.qualitative.severity
     config.review.signal_reasons = {s.name: s.review_reason for s in signals if s.review_reason} | config.review.signal_reasons
     return config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from undertow.health.config import ConfigError, load_config, load_home_config
+from undertow.health.config import INPUTS, ConfigError, load_config, load_home_config
 from undertow.health.scorecard import measures, quant_score
 
 SIMPLE = """
@@ -94,6 +94,12 @@ def test_home_scorecard_overrides_one_weight(settings):
         ("bands: {green: 30, red: 60}\n", "red"),
         ("segments: {vip: platinum}\n", "platinum"),
         ("profiles: [1, 2\n", "not valid YAML"),
+        # A misspelt input is named as unknown, not as missing the points it never needed.
+        ("profiles:\n  default:\n    inputs:\n      nps_score: {weight: 15}\n", "unknown inputs ['nps_score']"),
+        ("qualitative:\n  severity: {churn_intnet: 0.0}\n", "unknown signals ['churn_intnet']"),
+        ("review:\n  signal_reasons: {champion_gone: left}\n", "unknown signals ['champion_gone']"),
+        ("qualitative:\n  severity: {churn_intent: 7}\n", "less than or equal to 1"),
+        ("profiles:\n  default:\n    inputs:\n" + "".join(f"      {name}: {{weight: 0}}\n" for name in INPUTS), "every input has weight 0"),
     ],
 )
 def test_bad_scorecard_names_the_file_and_the_problem(tmp_path, text, message):

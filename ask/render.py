@@ -15,6 +15,7 @@ from rich.text import Text
 
 from undertow.ask.brief import NO_SCORES
 from undertow.ask.models import Brief, Quote, SignalSummary
+from undertow.health.history import points_moved
 
 Segment = tuple[str, str]  # (text, rich style)
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
@@ -60,7 +61,7 @@ def _scores(brief: Brief) -> Section:
         latest = scores.latest
         trend = TREND_MARK.get(scores.trend, scores.trend)
         if scores.delta is not None and scores.trend != "new":
-            trend += f" {scores.delta:+.0f} since {scores.previous.as_of.isoformat()}" if scores.previous else ""
+            trend += f" {points_moved(scores.previous.health_score, latest.health_score):+d} since {scores.previous.as_of.isoformat()}" if scores.previous else ""
         section.add(
             ("health ", "bold"), (_number(latest.health_score), "bold"), " ", (latest.band or "no band", BAND_STYLE.get(latest.band, "")),
             f"  {trend}  (quant {_number(latest.quant_score)}, qual risk {_number(latest.qual_risk, '{:.2f}')}, "

@@ -24,6 +24,12 @@ def previous_snapshots(records: RecordStore, as_of: dt.date, scored_only: bool =
     return latest
 
 
+def points_moved(previous_health: float, health: float) -> int:
+    """The change as a reader sees it: between the whole-point scores shown, so that 80.4 to 51.7
+    reads "80 to 52, -28" in the trend column, the review reason and `ask` alike."""
+    return round(health) - round(previous_health)
+
+
 def trend(previous_health: float | None, health: float | None) -> tuple[str, float | None]:
     """('new' | 'flat' | 'up' | 'down', change in points)."""
     if previous_health is None or health is None:

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from undertow.health.account import AccountHealth
+from undertow.health.history import points_moved
 from undertow.health.portfolio import attention_order
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
@@ -63,7 +64,8 @@ class ReviewTable:
             "health": _num(account.health_score),
             "quant": _num(account.quant.score),
             "qual": _num(account.qual.risk, "{:.2f}"),
-            "trend": TREND_MARK[account.trend] + ("" if account.delta is None else f" {int(round(account.delta)):+d}"),
+            "trend": TREND_MARK[account.trend] + ("" if account.delta is None or not account.previous
+                                                  else f" {points_moved(account.previous['health_score'], account.health_score):+d}"),
             "ARR": _money(account.attention.arr if account.attention else None),
             "renews": _renews(account),
             "signals": Text(", ".join(account.qual.active) or "-"),

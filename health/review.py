@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from undertow.health.account import AccountHealth
 from undertow.health.bands import BAND_RANK
 from undertow.health.config import HealthConfig
+from undertow.health.history import points_moved
 
 # Triggers that read the accounts export itself (the CSM's call, days since contact, missing
 # numbers). Snapshots do not keep those columns, so `ask` cannot tell them from the store.
@@ -86,8 +87,7 @@ def review_triggers(facts: ReviewFacts, config: HealthConfig) -> list[Trigger]:
     if previous is not None and health is not None and previous - health >= rules.score_drop:
         day = facts.previous_day.isoformat() if facts.previous_day else "the last score"
         # The fall is told between the rounded scores a reader sees, so the three figures add up.
-        was, now = round(previous), round(health)
-        found.append(Trigger("score_drop", f"health fell {was - now} points since {day} (from {was} to {now})"))
+        found.append(Trigger("score_drop", f"health fell {-points_moved(previous, health)} points since {day} (from {round(previous)} to {round(health)})"))
 
     days = facts.days_since_contact
     limit = config.profiles[facts.profile].no_contact_days if facts.profile in config.profiles else None

@@ -11,6 +11,7 @@ from undertow.health.config import Bands, load_config
 from undertow.health.history import trend
 from undertow.health.portfolio import attention_order, score_accounts
 from undertow.health.accounts import read_accounts
+from undertow.health.report import review_table
 
 AS_OF = dt.date(2026, 10, 1)
 # One input (csat) so that quant = (csat - 1) x 25 and every figure below is easy to check.
@@ -149,3 +150,13 @@ def test_a_fall_is_told_in_figures_that_add_up(tmp_path):
                         previous_score=80.4, previous_day=dt.date(2026, 9, 1))
     reasons = [t.reason for t in review_triggers(facts, load_config(tmp_path / "scorecard.yaml")) if t.kind == "score_drop"]
     assert reasons == ["health fell 28 points since 2026-09-01 (from 80 to 52)"]  # not "fell 29 ... from 80 to 52"
+
+
+def test_the_trend_column_moves_by_the_points_the_scores_show(tmp_path):
+    """90.3 then 80.8 reads 90 then 81: the column says -9, as the scores do, not -10."""
+    (tmp_path / "scorecard.yaml").write_text(SCORECARD, encoding="utf-8")
+    (tmp_path / "accounts.csv").write_text("account_id,segment,csat\ndrift,mid-market,4.23\n", encoding="utf-8")
+    previous = {"drift": {"as_of": dt.datetime(2026, 9, 1), "health_score": 90.3}}
+    [drift] = score_accounts(read_accounts(tmp_path / "accounts.csv"), {}, AS_OF, load_config(tmp_path / "scorecard.yaml"), previous)
+    assert (drift.health_score, drift.delta) == (80.8, -9.5)
+    assert review_table([drift], "review")._cells(drift)["trend"].endswith(" -9")

@@ -40,14 +40,18 @@ def settings_for(home: Path | None) -> Settings:
 
 def parse_date(option: str, value: str | None) -> dt.date | None:
     """`--as-of`, `--since`: YYYY-MM-DD (or any date the exports use); None when not given."""
-    from undertow.documents import parse_date as parse
+    from undertow.documents import parse_date_reading
 
     if not value:
         return None
     try:
-        return parse(value).date()
+        day, ambiguous = parse_date_reading(value)
     except ValueError:
         raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
+    if ambiguous:  # a day scored as the wrong one is worse than a question
+        other = parse_date_reading(value, dayfirst=False)[0]
+        raise InputError(f"{option} {value!r} could be {day:%-d %B} or {other:%-d %B %Y}: use YYYY-MM-DD")
+    return day.date()
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:

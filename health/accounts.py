@@ -19,6 +19,7 @@ from pathlib import Path
 from undertow.columns import match_columns
 from undertow.documents import parse_date
 from undertow.errors import InputError
+from undertow.health.conventions import LONE_DOT_GROUP, Cell, Conventions, read_conventions
 from undertow.ingest.decode import RejectedInput
 from undertow.ingest.tabular import excel_separator, repeated_column, sniff_dialect
 from undertow.ingest.textfile import open_text
@@ -62,7 +63,7 @@ class RowProblem:
     skipped: bool = False  # True: the row was left out; False: only the value named was
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"  # 0: the file as a whole
 
 
 @dataclass
@@ -83,6 +84,7 @@ class AccountTable:
     rows: list[AccountRow]
     problems: list[RowProblem]
     nps_scale: str = "segment"  # "person" when every answer is a 0-10 score
+    notes: list[RowProblem] = field(default_factory=list)  # readings the file left open: warnings, not bad input
 
     @property
     def missing(self) -> list[str]:
@@ -105,13 +107,14 @@ def resolve_columns(header: list[str], mapping: dict[str, str], path: Path) -> d
     return match.columns
 
 
-def parse_number(text: str) -> float:
+def parse_number(text: str, thousands_dot: bool = False) -> float:
     """Numbers as CRM exports write them: `1,250`, `$12,000.50`, `4,5` (a decimal comma), and
-    European exports' `1.250,50` or `1.250.000` (a lone `1.250` stays one and a quarter)."""
+    European exports' `1.250,50` or `1.250.000`; a lone `1.250` is one and a quarter unless the
+    file writes its numbers the European way (`thousands_dot`, health/conventions.py)."""
     value = text.strip().replace("\u00a0", "").replace(" ", "").lstrip("$€£")
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", value):
         value = value.replace(",", "")
-    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}", value):
+    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}", value) or (thousands_dot and LONE_DOT_GROUP.fullmatch(value)):
         value = value.replace(".", "").replace(",", ".")
     elif re.fullmatch(r"-?\d+,\d{1,2}", value):
         value = value.replace(",", ".")
@@ -121,9 +124,9 @@ def parse_number(text: str) -> float:
     return number
 
 
-def _check_number(name: str, text: str) -> tuple[float | None, str | None]:
+def _check_number(name: str, text: str, thousands_dot: bool = False) -> tuple[float | None, str | None]:
     try:
-        number = parse_number(text)
+        number = parse_number(text, thousands_dot)
     except ValueError:
         return None, f"{name} is not a number: {text!r}; the value is ignored"
     low, high = NUMERIC[name]
@@ -153,7 +156,7 @@ def _table(path: Path, problems: list[RowProblem]) -> Iterator[csv.DictReader]:
         yield reader
 
 
-def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountTable:
+def read_accounts(path: Path, mapping: dict[str, str] | None = None, nps_scale: str = "auto") -> AccountTable:
     problems: list[RowProblem] = []
     with _table(path, problems) as reader:
         header = [h for h in (reader.fieldnames or []) if h is not None]
@@ -164,7 +167,7 @@ def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountT
         repeated = repeated_column(header, columns, mapping or {})
         if repeated:
             raise AccountFileError(f"{path}:{reader.line_num}: {repeated}")
-        rows: list[AccountRow] = []
+        read: list[tuple[int, dict, str]] = []  # (line, raw, account_id): parsed once the whole file is seen
         first_line: dict[str, int] = {}
         for record in reader:
             line = reader.line_num
@@ -179,17 +182,27 @@ def read_accounts(path: Path, mapping: dict[str, str] | None = None) -> AccountT
                 )
                 continue
             first_line[account_id] = line
-            rows.append(_parse_row(path, line, raw, account_id, columns, problems))
+            read.append((line, raw, account_id))
+    conventions = _conventions(read, columns)
+    rows = [_parse_row(path, line, raw, account_id, columns, problems, conventions) for line, raw, account_id in read]
+    problems.sort(key=lambda problem: problem.line)  # skipped rows were named in the first pass, values in the second
     if not rows and not problems:
         # A header and nothing under it is what a CRM export looks like when it failed: say so, so
         # that a nightly job's "0 scored" does not pass for a quiet night.
         problems.append(RowProblem(str(path), 1, "no account rows under the header: nothing was scored (an empty export?)", skipped=True))
-    table = AccountTable(path, header, columns, rows, problems)
-    _normalise_nps(table)
+    table = AccountTable(path, header, columns, rows, problems, notes=[RowProblem(str(path), line, note) for line, note in conventions.notes])
+    _normalise_nps(table, nps_scale)
     return table
 
 
-def _parse_row(path: Path, line: int, raw: dict, account_id: str, columns: dict, problems: list[RowProblem]) -> AccountRow:
+def _conventions(read: list[tuple[int, dict, str]], columns: dict) -> Conventions:
+    numbers = [Cell(line, name, raw[column]) for line, raw, _ in read for name, column in columns.items() if name in NUMERIC and raw[column].strip()]
+    dates = [Cell(line, "renewal_date", raw[columns["renewal_date"]]) for line, raw, _ in read] if "renewal_date" in columns else []
+    return read_conventions(numbers, dates)
+
+
+def _parse_row(path: Path, line: int, raw: dict, account_id: str, columns: dict, problems: list[RowProblem],
+               conventions: Conventions) -> AccountRow:
     row = AccountRow(line=line, raw=raw, account_id=account_id)
     columns_in_file_order = sorted(columns.items(), key=lambda item: list(raw).index(item[1]))
     for name, column in columns_in_file_order:
@@ -197,7 +210,7 @@ def _parse_row(path: Path, line: int, raw: dict, account_id: str, columns: dict,
         if not text or name == "account_id":
             continue
         if name in NUMERIC:
-            number, reason = _check_number(name, text)
+            number, reason = _check_number(name, text, conventions.thousands_dot)
             if reason:
                 problems.append(RowProblem(str(path), line, f"{account_id}: {reason}"))
             else:
@@ -211,23 +224,37 @@ def _parse_row(path: Path, line: int, raw: dict, account_id: str, columns: dict,
         elif name == "renewal_date":
             row.text[name] = text
             try:
-                row.renewal = parse_date(text).date()
+                row.renewal = parse_date(text, dayfirst=conventions.dayfirst).date()
             except ValueError:
                 problems.append(RowProblem(str(path), line, f"{account_id}: renewal_date {text!r} is not a date (use YYYY-MM-DD); ignored"))
         else:
             row.text[name] = text
+    if row.values.get("seats_active", 0) > row.values.get("seats_licensed", float("inf")):
+        # Active seats are some of the paid ones: more of them means one of the two is wrong.
+        problems.append(RowProblem(str(path), line, f"{account_id}: seats_active {row.values.pop('seats_active'):g} is more than seats_licensed "
+                                                    f"{row.values['seats_licensed']:g}; seats_active is ignored"))
     return row
 
 
-def _normalise_nps(table: AccountTable) -> None:
+def _normalise_nps(table: AccountTable, scale: str = "auto") -> None:
     """One person's 0-10 answer becomes the -100..100 scale: promoter 100, passive 0, detractor -100.
 
-    The scale is decided for the whole column: a portfolio of segment NPS values will have some
-    outside 0..10, while a column of individual answers never does.
+    The scale is decided for the whole column (`nps_scale` in the scorecard, or "auto"): a
+    portfolio of segment NPS values will have some outside 0..10, while a column of individual
+    answers never does. Decided that way it depends on the other rows, so it is named in a note.
     """
     answers = [row.values["nps"] for row in table.rows if "nps" in row.values]
-    if not answers or not all(0 <= a <= 10 and float(a).is_integer() for a in answers):
+    person = all(0 <= a <= 10 and float(a).is_integer() for a in answers)
+    if not answers or scale == "segment" or (scale == "auto" and not person):
         return
+    if scale == "person" and not person:
+        raise AccountFileError(f"{table.path}: nps_scale is 'person' (0-10 answers) but the nps column holds values such as "
+                               f"{next(a for a in answers if not (0 <= a <= 10 and float(a).is_integer())):g}")
+    if scale == "auto":
+        first = next(row for row in table.rows if "nps" in row.values)
+        table.notes.append(RowProblem(str(table.path), first.line, "nps: every value is a whole number from 0 to 10, so each is read as one "
+                                      "person's answer (9-10 promoter, 7-8 passive, 0-6 detractor); if they are segment NPS scores, "
+                                      "set nps_scale: segment in scorecard.yaml"))
     table.nps_scale = "person"
     for row in table.rows:
         if "nps" in row.values:

@@ -13,6 +13,7 @@ from undertow.health.account import NEW_COLUMNS, AccountHealth
 from undertow.health.accounts import AccountTable, RowProblem, read_accounts, unknown_account_problems
 from undertow.health.config import HealthConfig
 from undertow.health.history import previous_snapshots
+from undertow.health.qualitative import qualitative_risk, severities
 from undertow.health.portfolio import attention_order, flags_by_account, score_accounts, snapshot_rows
 from undertow.ingest.tabular import account_slug
 from undertow.store.records import RecordStore
@@ -36,14 +37,31 @@ class Annotation:
 def annotate_accounts(
     path: Path, records: RecordStore, config: HealthConfig, as_of: dt.date, mapping: dict[str, str] | None = None, save: bool = True
 ) -> Annotation:
-    table = read_accounts(path, mapping)
+    table = read_accounts(path, mapping, config.nps_scale)
     known = {row["account_id"] for row in records.accounts()}
     _match_exported_names(table, known)
-    problems = list(table.problems) + (unknown_account_problems(table, known) if known else [])
-    accounts = score_accounts(table, flags_by_account(records.flags()), as_of, config, previous_snapshots(records, as_of, scored_only=True))
+    flags = flags_by_account(records.flags())
+    problems = list(table.problems) + table.notes + (unknown_account_problems(table, known) if known else [])
+    problems += _signals_outside_the_export(table, flags, as_of, config)
+    accounts = score_accounts(table, flags, as_of, config, previous_snapshots(records, as_of, scored_only=True))
     if save:
         records.save_snapshots(snapshot_rows(accounts, as_of))
     return Annotation(table, attention_order(accounts), as_of, sorted(problems, key=lambda p: p.line))
+
+
+def _signals_outside_the_export(table: AccountTable, flags: dict[str, list[dict]], as_of: dt.date, config: HealthConfig) -> list[RowProblem]:
+    """Accounts whose documents raise active signals but that have no row in the export: no
+    score, no review, so the one place they can be seen is here (a churned-off CRM record, an id
+    that differs between the two systems)."""
+    in_export = {row.account_id for row in table.rows}
+    severity = severities(config.qualitative)
+    found = []
+    for account_id in sorted(set(flags) - in_export):
+        active = qualitative_risk(flags[account_id], as_of, config.qualitative, severity).active
+        if active:
+            found.append(RowProblem(str(table.path), 0, f"account {account_id!r} has active signals in the store ({', '.join(active)}) "
+                                                        "but no row in this export: it is not scored or reviewed (check its id)"))
+    return found
 
 
 def _match_exported_names(table: AccountTable, known: set[str]) -> None:

@@ -106,6 +106,9 @@ class Review(_Strict):
 
 class HealthConfig(_Strict):
     version: int = 1
+    # How the accounts export's nps column is read: "auto" takes a column of whole 0-10 values
+    # as one person's answers (and says so), "person" or "segment" decide it for every file.
+    nps_scale: Literal["auto", "person", "segment"] = "auto"
     profiles: dict[str, Profile]
     segments: dict[str, str] = Field(default_factory=dict)
     qualitative: Qualitative

@@ -138,3 +138,46 @@ def test_an_export_with_a_header_and_no_rows_is_a_problem_not_a_quiet_night(tmp_
     table = read_accounts(write(tmp_path, "account_id,arr\n", "empty-export.csv"))
     assert table.rows == [] and [str(p).split(": ", 1)[1] for p in table.problems] == [
         "no account rows under the header: nothing was scored (an empty export?)"]
+
+
+def test_a_european_export_s_lone_dot_group_is_thousands(tmp_path):
+    path = write(tmp_path, "account_id;arr;csat\nkunde-a;1.250.000,00;4,5\nkunde-b;48.000;4,5\n")
+    table = read_accounts(path)
+    assert [row.values["arr"] for row in table.rows] == [1_250_000, 48_000]
+    assert table.notes == [] and table.problems == []
+
+
+def test_a_lone_dot_group_the_file_does_not_explain_is_read_as_a_decimal_and_named(tmp_path):
+    path = write(tmp_path, "account_id,arr\nacme,48.000\nbeta,900\n")
+    table = read_accounts(path)
+    assert table.rows[0].values["arr"] == 48
+    [note] = table.notes
+    assert note.line == 2 and "arr '48.000' read with the dot as a decimal point (48)" in note.reason
+
+
+def test_the_file_s_unambiguous_dates_decide_the_order_of_the_rest(tmp_path):
+    month_first = read_accounts(write(tmp_path, "account_id,renewal_date\na,03/11/2026\nb,12/25/2026\n"))
+    assert [row.renewal.isoformat() for row in month_first.rows] == ["2026-03-11", "2026-12-25"] and month_first.notes == []
+    day_first = read_accounts(write(tmp_path, "account_id,renewal_date\na,03/11/2026\nb,25/12/2026\n", "d.csv"))
+    assert [row.renewal.isoformat() for row in day_first.rows] == ["2026-11-03", "2026-12-25"] and day_first.notes == []
+    unknown = read_accounts(write(tmp_path, "account_id,renewal_date\na,03/11/2026\nb,04/10/2026\n", "u.csv"))
+    assert unknown.rows[0].renewal.isoformat() == "2026-11-03"
+    [note] = unknown.notes
+    assert "renewal_date '03/11/2026' and 1 more like it read day first (3 November 2026)" in note.reason and "YYYY-MM-DD" in note.reason
+
+
+def test_more_active_seats_than_paid_ones_is_a_bad_value(tmp_path):
+    table = read_accounts(write(tmp_path, "account_id,seats_licensed,seats_active\na,10,40\nb,10,9\n"))
+    assert "seats_active" not in table.rows[0].values and table.rows[1].values["seats_active"] == 9
+    assert [str(p).split(": ", 1)[1] for p in table.problems] == ["a: seats_active 40 is more than seats_licensed 10; seats_active is ignored"]
+
+
+def test_the_nps_scale_read_from_the_column_is_named_and_can_be_set(tmp_path):
+    path = write(tmp_path, "account_id,nps\np1,5\np2,10\n")
+    auto = read_accounts(path)
+    assert auto.nps_scale == "person" and [row.values["nps"] for row in auto.rows] == [-100, 100]
+    assert "read as one person's answer" in auto.notes[0].reason and "nps_scale: segment" in auto.notes[0].reason
+    segment = read_accounts(path, nps_scale="segment")
+    assert [row.values["nps"] for row in segment.rows] == [5, 10] and segment.notes == []
+    with pytest.raises(AccountFileError, match="nps_scale is 'person'"):
+        read_accounts(write(tmp_path, "account_id,nps\np1,40\n", "s.csv"), nps_scale="person")

@@ -169,11 +169,23 @@ def test_two_rows_that_are_one_stored_account_are_scored_once_not_crashed(tmp_pa
     assert list(previous_snapshots(RecordStore(settings.sqlite_url), dt.date(2026, 10, 2))) == ["acme"]
 
 
+def test_active_signals_of_an_account_missing_from_the_export_are_named(tmp_path, settings, accounts_csv, store):
+    seed(store, "orphan-co", "o1", dt.datetime(2026, 9, 28, 10), "churn_intent", 0.9, "We are cancelling and moving all users off.")
+    seed(store, "old-co", "o2", dt.datetime(2025, 1, 5, 10), "churn_intent", 0.9, "We will not renew.")  # long past: not active
+    result = run("annotate", str(accounts_csv), "--as-of", "2026-10-01", "--json")
+    assert result.exit_code == 0, result.output  # a warning, not bad input
+    problems = json.loads(result.stdout)["problems"]
+    assert [p for p in problems if "no row in this export" in p] == [
+        f"{accounts_csv}: account 'orphan-co' has active signals in the store (churn_intent) but no row in this export: it is not scored or reviewed (check its id)"
+    ]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--out", "x.txt"], "use a .csv, .json, .parquet or .xlsx"),
         (["--as-of", "someday"], "--as-of 'someday' is not a date"),
+        (["--as-of", "01/10/2026"], "--as-of '01/10/2026' could be 1 October or 10 January 2026: use YYYY-MM-DD"),
         (["--map", "account_id"], "FIELD=COLUMN"),
         (["--json", "--out", "-"], "pick one"),
         (["--limit", "-1"], "--limit -1: give how many accounts to show, 0 or more"),

@@ -69,6 +69,9 @@ def test_filters_keep_only_the_accounts_asked_for(demo, client):
     assert flagged["accounts"] == sum(1 for r in rows if signal in r["signals"])
     page = client.get("/", params={"owner": owner, "segment": "no-such-segment"})
     assert figures(page.text)["accounts"] == 0 and "No account needs a review" in page.text
+    segment = rows[0]["segment"]
+    shouted = client.get("/api/portfolio", params={"segment": segment.upper().replace("-", " ")}).json()
+    assert shouted["accounts"] == sum(1 for r in rows if r["segment"] == segment) > 0  # as the scorecard's profiles match it
 
 
 def test_the_account_page_marks_the_evidence_inside_its_document(demo, client):

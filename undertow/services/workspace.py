@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from undertow.errors import InputError, NotFound
+from undertow.health.config import segment_key
 from undertow.services._shared import Notice, quiet
 from undertow.settings import Settings
 
@@ -32,9 +33,10 @@ class Filters:
     signal: str = ""
 
     def keep(self, account) -> bool:
+        # Segments are matched as the scorecard matches them ('Enterprise' is 'enterprise').
         text = account.row.text
         return ((not self.owner or text.get("csm_owner", "") == self.owner)
-                and (not self.segment or text.get("segment", "") == self.segment)
+                and (not self.segment or segment_key(text.get("segment", "")) == segment_key(self.segment))
                 and (not self.signal or self.signal in account.qual.active))  # fmt: skip
 
     def as_dict(self) -> dict:

@@ -50,7 +50,7 @@ def annotate(
     else:
         if is_terminal() and str(out) != "-":
             err_console.print(review_table(result.accounts, title, limit))
-        err_console.print(f"{title}; written to {out}", highlight=False)
+        err_console.print(f"{title}; written to {out}", highlight=False, markup=False)
     # Exit 1 tells a script that some rows or values were bad; everything else was scored.
     raise typer.Exit(1 if result.bad_input else 0)
 

@@ -67,7 +67,7 @@ def main() -> None:
     try:
         app()
     except Exception as error:  # noqa: BLE001 - the one place an unexpected error becomes exit code 3
-        from undertow.cli.common import err_console, report_json_failure
+        from undertow.cli.common import print_internal_error, report_json_failure
         from undertow.cli.crash import describe, record_crash
         from undertow.errors import EXIT_INTERNAL
 
@@ -75,6 +75,6 @@ def main() -> None:
             where = f"the traceback is in {record_crash(error)}"
         except OSError as log_error:
             where = f"and the log could not be written ({log_error})"
-        err_console.print(f"[bold red]internal error:[/] {describe(error)}; {where}", highlight=False, soft_wrap=True)
+        print_internal_error(f"{describe(error)}; {where}")
         report_json_failure(f"internal error: {describe(error)}; {where}", EXIT_INTERNAL)
         sys.exit(EXIT_INTERNAL)

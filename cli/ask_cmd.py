@@ -7,9 +7,8 @@ from contextlib import nullcontext
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from undertow.cli.common import HomeOption, JsonOption, NoRedactOption, err_console, out_console, parse_date, print_json, settings_for
+from undertow.cli.common import HomeOption, JsonOption, NoRedactOption, err_console, fail, out_console, parse_date, print_json, settings_for
 
 
 def ask(
@@ -41,7 +40,7 @@ def ask(
             brief = answer(settings, account, question, since=since_day, as_of=as_of_day, top=top, use_llm=use_llm,
                            redact=False if no_redact else None)
     except AmbiguousAccount as error:
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        fail(str(error))  # printed here, with the candidates below it; the exit is raised after them
         for candidate, score in error.candidates:
             err_console.print(f"  {candidate.label}  ({candidate.documents} documents, match {score:.0f})", highlight=False, markup=False)
         if as_json:  # a script needs the candidates to choose from, not only that it failed

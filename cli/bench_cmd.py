@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import JsonOption, err_console, out_console, print_json
+from undertow.cli.common import JsonOption, notice, out_console, print_json
 from undertow.services.bench import bench as run_bench
 from undertow.services.bench import bench_scale
 
@@ -27,9 +27,9 @@ def bench(
     """Print throughput and memory figures: ingestion vs embedding, classification, ask latency."""
     if scale:
         figures = bench_scale(scale_docs, scale_accounts, backends=[b.strip() for b in backends.split(",") if b.strip()], workers=workers,
-                              postgres_url=postgres_url, work_dir=work_dir, on_step=err_console.print)  # fmt: skip
+                              postgres_url=postgres_url, work_dir=work_dir, on_step=notice)  # fmt: skip
     else:
-        figures = run_bench(docs, ask=not skip_ask, on_step=err_console.print)
+        figures = run_bench(docs, ask=not skip_ask, on_step=notice)
     if as_json:
         print_json(figures)
         return

@@ -40,7 +40,7 @@ def classify(
     for output in result.outputs:
         sys.stdout.write(json.dumps(output, ensure_ascii=False) + "\n")
     if result.classifier_note:
-        err_console.print(result.classifier_note, highlight=False)
+        err_console.print(result.classifier_note, highlight=False, markup=False)
     if result.rejected:
         err_console.print(f"{result.rejected} input line(s) or file(s) rejected; {len(result.outputs)} documents classified", highlight=False)
         raise typer.Exit(1)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer import Exit, TyperException
 from rich.console import Console
+from rich.text import Text
 
 from undertow.errors import InputError, UndertowError
 from undertow.settings import Settings, load_settings
@@ -84,9 +85,15 @@ def is_terminal() -> bool:
 
 # --- errors ---------------------------------------------------------------------------------------
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # The message is plain text: a file named set[v2].jsonl or a signal typed as [/churn] is words,
+    # not markup to interpret (or to fail on).
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
     _json_run.message = message
     return typer.Exit(code)
+
+
+def print_internal_error(message: str) -> None:
+    err_console.print(Text.assemble(("internal error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
 
 
 @contextmanager

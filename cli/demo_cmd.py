@@ -30,7 +30,7 @@ def demo(
     """Generate a realistic demo portfolio, ingest it, and show which accounts need a human and why."""
     settings = settings_for((home or DEMO_HOME).expanduser())
     folder = out or settings.resolved_home / "demo"
-    err_console.print(f"generating {accounts} accounts into {folder} and ingesting them into {settings.resolved_home} ...", highlight=False)
+    err_console.print(f"generating {accounts} accounts into {folder} and ingesting them into {settings.resolved_home} ...", highlight=False, markup=False)
     with FileProgress("Ingesting", enabled=is_terminal()) as progress:
         run = run_demo(settings, folder, accounts, seed, on_progress=progress.update)
     if as_json:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import BackendOption, HomeOption, JsonOption, err_console, out_console, print_json, settings_for
+from undertow.cli.common import BackendOption, HomeOption, JsonOption, notice, out_console, print_json, settings_for
 from undertow.services import evaluation
 from undertow.services.evaluation import set_name
 
@@ -37,7 +37,7 @@ def eval_command(
             _print_summary(result, dataset)
         return
     if compare:
-        compared = evaluation.compare(settings, dataset, compare, on_notice=err_console.print)
+        compared = evaluation.compare(settings, dataset, compare, on_notice=notice)
         for path, reports in compared.items():
             if as_json:
                 print_json(reports if len(compared) == 1 else {set_name(path): reports})
@@ -45,9 +45,9 @@ def eval_command(
                 out_console.print(f"# {set_name(path)}: {path}", markup=False, highlight=False)
                 out_console.print(comparison_table(reports))
         return
-    run = evaluation.evaluate(settings, dataset, backend=backend, report=report, on_notice=err_console.print)
+    run = evaluation.evaluate(settings, dataset, backend=backend, report=report, on_notice=notice)
     if run.report:
-        err_console.print(f"report written to {run.report} ({set_name(next(iter(run.results)))})")
+        notice(f"report written to {run.report} ({set_name(next(iter(run.results)))})")
     if as_json:
         if len(run.results) == 1:
             print_json(next(iter(run.results.values()))[0])

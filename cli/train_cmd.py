@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from undertow.cli.common import HomeOption, JsonOption, err_console, print_json, settings_for
+from undertow.cli.common import HomeOption, JsonOption, notice, print_json, settings_for
 from undertow.errors import InputError
 from undertow.services.training import train as run_train
 
@@ -34,15 +34,15 @@ def train(
     if feedback_only and full:
         raise InputError("choose one of --feedback-only and --full")
     mode = "refit" if feedback_only else "full" if full else "auto"
-    result = run_train(settings_for(home), data=data, dev=dev, out=out, bundled=not no_bundled, feedback=not no_feedback, mode=mode, on_notice=err_console.print)
+    result = run_train(settings_for(home), data=data, dev=dev, out=out, bundled=not no_bundled, feedback=not no_feedback, mode=mode, on_notice=notice)
     report = result.report
     if as_json:
         print_json({**report.__dict__, "kind": result.kind, "total_seconds": result.seconds, "path": str(result.path)})
     elif result.kind == "refit":
-        err_console.print(f"feedback refit of {report.base_version}: model {report.version} -> {result.path} in {result.seconds}s "
-                          f"({report.remembered} corrected documents remembered: each decides itself and its near copies; "
-                          "no head or threshold moved, so no other flag changes; `--full` retrains on everything)")
+        notice(f"feedback refit of {report.base_version}: model {report.version} -> {result.path} in {result.seconds}s "
+               f"({report.remembered} corrected documents remembered: each decides itself and its near copies; "
+               "no head or threshold moved, so no other flag changes; `--full` retrains on everything)")
     elif result.kind == "restored":
-        err_console.print(f"model {report.version} ({result.path}) in {result.seconds}s; `undertow reclassify` re-flags the stored documents with it")
+        notice(f"model {report.version} ({result.path}) in {result.seconds}s; `undertow reclassify` re-flags the stored documents with it")
     else:
-        err_console.print(f"full training: model {report.version} -> {result.path} in {result.seconds}s; thresholds {report.thresholds}")
+        notice(f"full training: model {report.version} -> {result.path} in {result.seconds}s; thresholds {report.thresholds}")

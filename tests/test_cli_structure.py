@@ -112,6 +112,13 @@ def test_a_typed_error_is_one_line_with_its_exit_code(monkeypatch):
     assert result.exit_code == 1 and "error: nothing there" in result.stderr
 
 
+@pytest.mark.parametrize("message", ["no signal '[/churn]'", "no file b/set[v2].jsonl", 'add [llm.prices."m"] to config.toml'])
+def test_an_error_message_is_printed_as_written_not_read_as_markup(monkeypatch, message):
+    _status_raising(monkeypatch, InputError(message))
+    result = CliRunner().invoke(app, ["status"])
+    assert result.exit_code == 2 and f"error: {message}" in result.stderr
+
+
 def test_a_plain_value_error_is_a_bug_not_a_user_error(monkeypatch, home, capsys):
     """A ValueError from pydantic, numpy or our own code is not turned into `error: ...`, exit 2."""
     _status_raising(monkeypatch, ValueError("operands could not be broadcast together"))

@@ -30,7 +30,7 @@ def eval_command(
 
     settings = settings_for(home)
     if predictions:
-        result = evaluation.score_predictions(settings, dataset, predictions)
+        result = evaluation.score_predictions(settings, dataset, predictions, backend=backend, compare=compare, report=report)
         if as_json:
             print_json(result)
         else:

@@ -31,7 +31,7 @@ def markdown(report: dict, mistakes: list[dict], dataset: str) -> str:
     lines += ["", f"## Worst errors (top {min(WORST, len(mistakes))} of {len(mistakes)})", ""]
     for m in mistakes[:WORST]:
         lines += [
-            f"### {m['kind'].replace('_', ' ')}: `{m['signal']}` in {m['id']} ({m['language']}, confidence {_fmt(m['confidence'])})",
+            f"### {m['kind'].replace('_', ' ')}: `{m['signal']}` in {m['id']} ({m['language'] + ', ' if m['language'] else ''}confidence {_fmt(m['confidence'])})",
             "",
             "> " + m["text"].replace("\n", "\n> "),
             "",

@@ -67,3 +67,42 @@ def test_a_clean_gold_set_is_still_scored(tmp_path, predictions):
     result = _eval(gold, "--predictions", predictions, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["n_docs"] == 2
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([{"id": "g1", "labels": ["churn-intent"]}, {"id": "g2", "labels": []}], ":1: labels ['churn-intent'] are not defined"),
+        ([{"id": "g1", "labels": "budget_pressure"}, {"id": "g2", "labels": []}], ":1: 'labels' must be a list of signal names"),
+        ([{"id": "g1", "labels": ["budget_pressure"]}, {"id": "g1", "labels": []}, {"id": "g2"}], ":2: id 'g1' again (first on line 1)"),
+        ([{"id": "g1", "labels": ["budget_pressure"], "evidence": ["Our budget"]}, {"id": "g2"}], ":1: 'evidence' must map each signal to a list of quotes"),
+        ([{"labels": []}], ":1: not a classify output line"),
+    ],
+)
+def test_predictions_are_held_to_what_classify_writes(tmp_path, lines, message):
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{"id": "g1", **BUDGET}, {"id": "g2", **QUIET}])
+    predicted = write_jsonl(tmp_path / "predicted.jsonl", lines)
+    result = _eval(gold, "--predictions", predicted, "--json")
+    assert result.exit_code == 2, result.output
+    assert message in json.loads(result.stdout)["error"]
+
+
+def test_numeric_prediction_ids_meet_the_gold_set_s(tmp_path):
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{"id": 7, **BUDGET}, {"id": 8, **QUIET}])
+    predicted = write_jsonl(tmp_path / "predicted.jsonl", [{"id": 7, "labels": ["budget_pressure"]}, {"id": 8, "labels": []}])
+    result = _eval(gold, "--predictions", predicted, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["per_signal"]["budget_pressure"]["f1"] == 1.0
+
+
+def test_an_empty_gold_set_is_refused_rather_than_scored_zero(tmp_path, predictions):
+    gold = tmp_path / "empty.jsonl"
+    gold.write_text("", encoding="utf-8")
+    result = _eval(gold, "--predictions", predictions, "--json")
+    assert result.exit_code == 2 and "no labelled documents" in json.loads(result.stdout)["error"]
+
+
+def test_predictions_with_a_backend_option_is_refused(tmp_path, predictions):
+    gold = write_jsonl(tmp_path / "gold.jsonl", [{"id": "g1", **BUDGET}, {"id": "g2", **QUIET}])
+    result = _eval(gold, "--predictions", predictions, "--compare", "local", "--json")
+    assert result.exit_code == 2 and "pick one" in json.loads(result.stdout)["error"]

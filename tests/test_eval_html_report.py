@@ -49,3 +49,11 @@ def test_markdown_stays_for_md(tmp_path):
     write_report(path, REPORT, MISTAKES, "gold.jsonl")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Undertow evaluation: gold.jsonl") and "| churn_intent |" in text and "<html" not in text
+
+
+def test_markdown_error_headings_leave_out_a_language_the_set_does_not_give(tmp_path):
+    path = tmp_path / "report.md"
+    write_report(path, REPORT, [{**MISTAKES[1], "language": ""}, MISTAKES[0]], "gold.jsonl")
+    headings = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("### ")]
+    assert headings == ["### false negative: `budget_pressure` in d-2 (confidence 0.200)",
+                        "### false positive: `churn_intent` in d-<1> (en, confidence 0.910)"]

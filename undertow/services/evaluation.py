@@ -95,37 +95,68 @@ def compare(settings: Settings, dataset: Path | None, backends: list[str], *, on
     return {path: {name: _evaluate_one(settings, path, name, on_notice)[0] for name in backends} for path in datasets_for(dataset)}
 
 
-def score_predictions(settings: Settings, dataset: Path | None, predictions: Path) -> dict:
-    """Score `undertow classify` output (one JSON line per document) against a labelled set."""
-    from undertow.eval.datasets import jsonl_rows, load_documents
+def score_predictions(settings: Settings, dataset: Path | None, predictions: Path, *, backend: str = "local",
+                      compare: list[str] = (), report: Path | None = None) -> dict:
+    """Score `undertow classify` output (one JSON line per document) against a labelled set. The
+    lines are held to what classify writes, as the labelled set is to the contract: a misspelt
+    label would otherwise count as no label, and a repeated id as whichever came last."""
+    from undertow.eval.datasets import jsonl_rows
     from undertow.eval.metrics import Prediction, score
     from undertow.store.home import Home
 
     if dataset is None:
         raise InputError("--predictions needs the labelled DATASET.jsonl they were made from")
+    if backend != "local" or compare or report:
+        raise InputError("--predictions scores lines already classified: --backend, --compare and --report run a backend instead; pick one")
     signals = Home(settings).signal_names
     predicted: dict[str, Prediction] = {}
+    first_line: dict[str, int] = {}
     with named_files():
-        docs = load_documents(dataset, labelled=True, signals=signals, unique_ids=True)
+        docs = _labelled(dataset, signals)
         for line_no, row in jsonl_rows(predictions):
-            try:
-                predicted[row["id"]] = Prediction(list(row.get("labels", [])), dict(row.get("evidence", {})))
-            except (KeyError, TypeError, AttributeError) as error:
-                raise InputError(f"{predictions}:{line_no}: not a classify output line ({error})") from None
+            doc_id, prediction = _prediction(row, signals, f"{predictions}:{line_no}")
+            if doc_id in first_line:
+                raise InputError(f"{predictions}:{line_no}: id {doc_id!r} again (first on line {first_line[doc_id]})")
+            first_line[doc_id], predicted[doc_id] = line_no, prediction
     missing = [doc.id for doc in docs if doc.id not in predicted]
     if missing:
         raise InputError(f"{predictions}: no prediction for {len(missing)} documents of {dataset}, e.g. {missing[0]}")
     return score(docs, [predicted[doc.id] for doc in docs], signals) | {"backend": "predictions", "predictions": str(predictions)}
 
 
-def _evaluate_one(settings: Settings, dataset: Path, backend: str, on_notice: Notice):
+def _prediction(row, signals: list[str], where: str):
+    """(id, Prediction) of one classify output line, or an InputError naming `where`."""
+    from undertow.eval.metrics import Prediction
+
+    if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or isinstance(row.get("id"), bool):
+        raise InputError(f"{where}: not a classify output line: an object with an 'id' is expected")
+    labels, evidence = row.get("labels", []), row.get("evidence", {})
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise InputError(f"{where}: 'labels' must be a list of signal names, got {labels!r}")
+    undefined = sorted(set(labels) - set(signals))
+    if undefined:
+        raise InputError(f"{where}: labels {undefined} are not defined (the signals are {', '.join(signals)})")
+    if not isinstance(evidence, dict) or not all(isinstance(q, list) and all(isinstance(x, str) for x in q) for q in evidence.values()):
+        raise InputError(f"{where}: 'evidence' must map each signal to a list of quotes")
+    return str(row["id"]), Prediction(labels, evidence)
+
+
+def _labelled(dataset: Path, signals: list[str]) -> list:
     from undertow.eval.datasets import load_documents
+
+    docs = load_documents(dataset, labelled=True, signals=signals, unique_ids=True)
+    if not docs:  # scores of 0 for no documents would read as a model that found nothing
+        raise InputError(f"{dataset}: no labelled documents: nothing to score")
+    return docs
+
+
+def _evaluate_one(settings: Settings, dataset: Path, backend: str, on_notice: Notice):
     from undertow.eval.runner import evaluate as run
     from undertow.store.home import Home
 
     signals = Home(settings).signal_names
     with named_files():
-        docs = load_documents(dataset, labelled=True, signals=signals, unique_ids=True)
+        docs = _labelled(dataset, signals)
     classifier = make_classifier(backend, settings)
     on_notice(f"evaluating {backend} on {len(docs)} documents from {dataset} ...")
     return run(classifier, docs, signals)

@@ -84,12 +84,13 @@ def labelled_example(doc: Document, group: str | None = None) -> LabelledExample
     return LabelledExample(doc, set(doc.labelled_signals) if doc.labelled_signals is not None else None, group=group)
 
 
-def load_labelled_set(path: Path) -> LabelledSet:
+def load_labelled_set(path: Path, signals: Sequence[str] | None = None) -> LabelledSet:
     """A labelled JSONL file (the documented format), each line's optional `group` field kept as
-    its fold group; a line that breaks the contract stops the load with `file:line: reason`."""
+    its fold group; a line that breaks the contract (or, given `signals`, uses a label none of
+    them defines) stops the load with `file:line: reason`."""
     from undertow.eval.datasets import jsonl_rows, load_documents
 
-    docs = load_documents(path, labelled=True)
+    docs = load_documents(path, labelled=True, signals=signals)
     groups = [row.get("group") if isinstance(row, dict) else None for _, row in jsonl_rows(path)]
     examples = [labelled_example(doc, None if group is None else str(group)) for doc, group in zip(docs, groups)]
     return LabelledSet(display_path(path), file_digest(path), examples)

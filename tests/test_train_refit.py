@@ -120,6 +120,23 @@ def test_plain_train_refits_the_bundled_model_when_only_feedback_changed(home, s
 
 
 @pytest.mark.skipif(not real_path("train").exists(), reason="the bundled model is trained on the real-text sets of a source checkout")
+def test_plain_train_without_feedback_puts_back_the_bundled_model_it_would_only_make_again(home, monkeypatch):
+    """As after a `train --full` that learnt corrections since cleared: no retraining for minutes."""
+    from undertow.extractor.local import bundled_model_path
+    from undertow.services import training
+
+    def no_full_training(*args, **kwargs):
+        raise AssertionError("retrained from the data to make the bundled model again")
+
+    monkeypatch.setattr(training, "_full", no_full_training)
+    (home / "models").mkdir(parents=True, exist_ok=True)
+    shutil.copy(bundled_model_path(), home / "models" / "local.npz")  # a data-trained home model, no refit
+    restored = invoke("train", "--json")
+    assert restored["kind"] == "restored" and restored["version"] == load_local_model().version
+    assert not (home / "models" / "local.npz").exists()
+
+
+@pytest.mark.skipif(not real_path("train").exists(), reason="the bundled model is trained on the real-text sets of a source checkout")
 def test_train_replaces_a_damaged_model_it_names_as_the_fix(home, settings):
     run_ingest([write_jsonl(home.parent / "notes.jsonl", [doc(1, text=SECURITY_TEXT)])], settings)
     invoke("feedback", "d-0001", "--reject", "churn_intent")
@@ -141,3 +158,13 @@ def test_a_model_from_a_newer_release_is_not_called_damaged(tmp_path):
         with pytest.raises(NewerModel, match="upgrade undertow") as raised:
             LocalModel.load(tmp_path / "local.npz")
         assert "damaged" not in str(raised.value) and "delete" not in str(raised.value)
+
+
+def test_a_misspelt_label_in_training_data_is_named_with_its_file_and_line(home, tmp_path):
+    data = write_jsonl(tmp_path / "mine.jsonl", [
+        {"id": "b1", "account_id": "a", "text": "All fine.", "labels": [], "evidence": {}},
+        {"id": "b2", "account_id": "a", "text": "We will not renew.", "labels": ["churn-intent"], "evidence": {"churn-intent": ["We will not renew."]}},
+    ])
+    result = CliRunner().invoke(app, ["train", "--no-bundled", "--data", str(data), "--json"])
+    assert result.exit_code == 2
+    assert f"{data}:2: labels ['churn-intent'] are not defined (the signals are" in json.loads(result.stdout)["error"]

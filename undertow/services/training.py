@@ -65,14 +65,14 @@ def train(
     if bundled and not real_path("train").exists():
         on_notice("note: the real-text training set is not here (it lives in the source repository); the model will read real text less well than the bundled one")
     with named_files():
-        train_sets = [load_labelled_set(path) for path in train_paths]
-        dev_sets = [load_labelled_set(path) for path in (list(dev) or standard_sets("dev"))]
+        train_sets = [load_labelled_set(path, signals) for path in train_paths]
+        dev_sets = [load_labelled_set(path, signals) for path in (list(dev) or standard_sets("dev"))]
+    digests = ([s.sha256 for s in train_sets], [s.sha256 for s in dev_sets])
     if mode == "auto" and not custom and not home.records.feedback():
-        restored = _restore_base(settings, started, on_notice)
+        restored = _restore_base(settings, started, on_notice) or _restore_bundled(settings, digests, signals, started, on_notice)
         if restored is not None:
             return restored
     if mode == "auto" and not custom and home.records.feedback():
-        digests = ([s.sha256 for s in train_sets], [s.sha256 for s in dev_sets])
         for find in (lambda: _refit_base_or_none(settings, home), _bundled_or_none):
             base = find()
             # A model that learnt corrections already would count them twice in a refit.
@@ -162,6 +162,28 @@ def _restore_base(settings: Settings, started: float, on_notice: Notice) -> Trai
             return TrainResult(report, base_path if base_path == bundled_model_path() else current_path, "restored",
                                round(time.perf_counter() - started, 2))
     return None
+
+
+def _restore_bundled(settings: Settings, digests: tuple, signals: list[str], started: float, on_notice: Notice) -> TrainResult | None:
+    """No corrections stored and the bundled model made from these very sets, signals and
+    settings: training from the data would take minutes to make it again (after a `--full` that
+    learnt corrections since taken back, or on a home that never had any). None otherwise."""
+    from undertow.extractor.card import TrainingConfig
+    from undertow.extractor.feedback import RefitReport
+    from undertow.extractor.local import bundled_model_path
+
+    bundled = _bundled_or_none()
+    if bundled is None or bundled.card.feedback is not None or not bundled.card.trained_on(*digests, signals, TrainingConfig()):
+        return None
+    if settings.user_model_path.exists():
+        settings.user_model_path.unlink()  # the home reads the bundled model again
+        on_notice(f"no corrections are stored: the bundled model {bundled.version}, trained on these same sets, is this home's model again "
+                  "(`undertow train --full` retrains from the data)")
+    else:
+        on_notice(f"no corrections are stored and the bundled model {bundled.version} was trained on these same sets: nothing to train "
+                  "(`undertow train --full` retrains from the data)")
+    report = RefitReport([], 0, bundled.version, bundled.version, 0.0)
+    return TrainResult(report, bundled_model_path(), "restored", round(time.perf_counter() - started, 2))
 
 
 def _trained_on_data(path: Path) -> bool:

@@ -99,7 +99,8 @@ def contract_problem(doc: Document, signals: set[str] | None = None) -> str | No
         return "a labelled set needs 'labels' and 'evidence' on every line"
     if signals is not None and set(doc.labels) - signals:
         # The same words as `train`, which refuses these labels too.
-        return f"labels {sorted(set(doc.labels) - signals)} are not defined (the signals are {', '.join(sorted(signals))})"
+        return (f"labels {sorted(set(doc.labels) - signals)} are not defined (the signals are {', '.join(sorted(signals))}; "
+                "a new signal is added in the home's signals.yaml)")
     if doc.labelled_signals is not None and set(doc.labels) - set(doc.labelled_signals):
         return f"labels {sorted(set(doc.labels) - set(doc.labelled_signals))} are not among its labelled_signals"
     if set(doc.evidence) != set(doc.labels):

@@ -38,7 +38,7 @@ def test_a_label_no_signal_defines_is_refused_with_its_line(tmp_path, prediction
     gold = write_jsonl(tmp_path / "gold.jsonl", [{"id": "g1", **QUIET}, {"id": "g2", **TYPO}])
     result = _eval(gold, *(["--predictions", predictions] if mode == "predictions" else []))
     assert result.exit_code == 2, result.output
-    assert f"error: {gold}:2: labels ['churn_intnet'] are not defined (the signals are {SIGNALS})" in " ".join(result.stderr.split())
+    assert f"error: {gold}:2: labels ['churn_intnet'] are not defined (the signals are {SIGNALS}; a new signal is added in the home's signals.yaml)" in " ".join(result.stderr.split())
 
 
 @pytest.mark.parametrize("mode", ["in-process", "predictions"])

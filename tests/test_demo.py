@@ -108,6 +108,17 @@ def test_demo_refuses_a_home_holding_real_accounts(settings, tmp_path):
     assert "undertow demo --home" in " ".join(result.output.split())
 
 
+def test_the_demo_keeps_to_its_own_files_whatever_store_the_team_configured(tmp_path, monkeypatch):
+    """The nightly job's UNDERTOW_DATABASE_URL and Chroma server never receive invented accounts
+    (both point at ports where nothing listens: a demo that used them would fail)."""
+    monkeypatch.setenv("UNDERTOW_DATABASE_URL", "postgresql+psycopg://nobody:x@127.0.0.1:9/team")
+    monkeypatch.setenv("UNDERTOW_CHROMA_URL", "http://127.0.0.1:9")
+    home = tmp_path / "demo-home"
+    result = CliRunner().invoke(app, ["demo", "--home", str(home), "--accounts", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (home / "undertow.db").exists() and (home / "chroma").is_dir()
+
+
 @pytest.mark.slow
 def test_demo_end_to_end_with_the_local_classifier(embedder, settings, tmp_path):
     from undertow.store.records import RecordStore

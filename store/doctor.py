@@ -171,6 +171,7 @@ def check_vector_store(settings: Settings, records: RecordStore | None, document
     request = {
         "path": str(folder),
         "url": settings.chroma_url,
+        "records_url": settings.sqlite_url,
         "expected": documents,
         "probes": {model: _probes(records, model) for model, n in documents.items() if n},
     }
@@ -255,10 +256,13 @@ def probe(request: dict) -> dict:
     present = {collection.name for collection in client.list_collections()}
     answer = {}
     for model in request["expected"]:
-        if collection_name(model) not in present:
+        name = collection_name(model, request.get("records_url") if request["url"] else None)
+        if name not in present and collection_name(model) in present:
+            name = collection_name(model)  # an older release's shared collection, taken over at the next open
+        if name not in present:
             answer[model] = {"exists": False}
             continue
-        collection = client.get_collection(collection_name(model))
+        collection = client.get_collection(name)
         count = collection.count()
         not_found = []
         for doc_id, vector in request["probes"].get(model, []) if count else []:
@@ -338,7 +342,20 @@ def rebuild_vectors(settings: Settings, on_progress: ProgressCallback | None = N
                 on_progress(done, total)
         done += _upsert(batch, stores, settings)
         on_progress(done, total)
+        if settings.chroma_url is not None:
+            _delete_strays(records, stores)
     return Rebuild(documents=done, moved_aside=str(moved) if moved else None, seconds=round(time.perf_counter() - started, 3))
+
+
+def _delete_strays(records: RecordStore, stores: dict) -> None:
+    """On a server nothing is moved aside, so vectors the records do not hold (a run killed between
+    its two writes, another store's under an older release) are deleted here, or doctor would
+    find them again after every rebuild."""
+    kept: dict[str, set[str]] = {}
+    for row in records.iter_documents():
+        kept.setdefault(row["embed_model"], set()).add(row["id"])
+    for model, store in stores.items():
+        store.delete(sorted(store.ids() - kept.get(model, set())))
 
 
 def _upsert(rows: list[dict], stores: dict, settings: Settings) -> int:
@@ -349,7 +366,7 @@ def _upsert(rows: list[dict], stores: dict, settings: Settings) -> int:
         by_model.setdefault(row["embed_model"], []).append(row)
     for model, model_rows in by_model.items():
         if model not in stores:
-            stores[model] = VectorStore(model, path=settings.resolved_home / "chroma", url=settings.chroma_url)
+            stores[model] = VectorStore(model, path=settings.resolved_home / "chroma", url=settings.chroma_url, records_url=settings.sqlite_url)
         stores[model].upsert(model_rows, np.array([stored_document_vector(row) for row in model_rows]))
     return len(rows)
 

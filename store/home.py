@@ -45,7 +45,7 @@ class Home:
 
     @cached_property
     def vectors(self) -> VectorStore:
-        return VectorStore(self.embedder.name, path=self.path / "chroma", url=self.settings.chroma_url)
+        return VectorStore(self.embedder.name, path=self.path / "chroma", url=self.settings.chroma_url, records_url=self.settings.sqlite_url)
 
     @property
     def quarantine_dir(self) -> Path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,10 +20,24 @@ import numpy as np
 CONSTRUCTION_EF = 50
 
 
-def collection_name(embed_model: str) -> str:
-    """One collection per embedding model, so a change of model never mixes vector spaces."""
+def collection_name(embed_model: str, records_url: str | None = None) -> str:
+    """One collection per embedding model, so a change of model never mixes vector spaces; on a
+    Chroma server, one per record store too (`records_url`), since two teams' databases may share
+    a server and each must find only its own documents' vectors."""
     slug = re.sub(r"[^a-zA-Z0-9_-]+", "-", embed_model).strip("-_")
-    return f"documents_{slug}"[:63]
+    if records_url is None:
+        return f"documents_{slug}"[:63]
+    return f"documents_{slug}"[:52] + "_" + store_key(records_url)
+
+
+def store_key(records_url: str) -> str:
+    """Ten hex digits naming a record store by where it is (host, port, database or file), not by
+    who logs in: every home sharing a database shares its vectors."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(records_url)
+    where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+    return hashlib.sha1(where.encode("utf-8")).hexdigest()[:10]
 
 
 def day_number(value: dt.datetime | None) -> int:
@@ -46,8 +62,11 @@ def _open_embedded(path: Path, chroma_settings):
         ) from None
 
 
+log = logging.getLogger(__name__)
+
+
 class VectorStore:
-    def __init__(self, embed_model: str, path: Path | None = None, url: str | None = None):
+    def __init__(self, embed_model: str, path: Path | None = None, url: str | None = None, records_url: str | None = None):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -66,9 +85,19 @@ class VectorStore:
             self.location = str(path)
             self.client = _open_embedded(path, chroma_settings)
         self.embed_model = embed_model
+        name = collection_name(embed_model, records_url if url else None)
+        if url and records_url:
+            _adopt_shared_collection(self.client, collection_name(embed_model), name)
         self.collection = self.client.get_or_create_collection(
-            collection_name(embed_model), metadata={"hnsw:space": "cosine", "hnsw:construction_ef": CONSTRUCTION_EF, "embed_model": embed_model}
+            name, metadata={"hnsw:space": "cosine", "hnsw:construction_ef": CONSTRUCTION_EF, "embed_model": embed_model}
         )
+
+    def ids(self) -> set[str]:
+        """Every id in the collection, read in pages (a server refuses one request for all)."""
+        found: set[str] = set()
+        for offset in range(0, self.count(), 5000):
+            found.update(self.collection.get(include=[], limit=5000, offset=offset)["ids"])
+        return found
 
     def upsert(self, rows: list[dict], vectors: np.ndarray) -> None:
         if not rows:
@@ -91,8 +120,9 @@ class VectorStore:
         )
 
     def delete(self, ids: list[str]) -> None:
-        if ids:
-            self.collection.delete(ids=list(ids))
+        ids = list(ids)
+        for start in range(0, len(ids), 1000):  # a server takes a bounded batch
+            self.collection.delete(ids=ids[start : start + 1000])
 
     def search(
         self, vector: np.ndarray, k: int = 5, account_id: str | None = None, since: dt.datetime | None = None
@@ -111,3 +141,13 @@ class VectorStore:
 
     def count(self) -> int:
         return self.collection.count()
+
+
+def _adopt_shared_collection(client, legacy: str, name: str) -> None:
+    """Releases before this one kept one collection per model on a server, whatever the record
+    store: the first store to open it since takes it over under its own name (with every vector,
+    so nothing is embedded again; `doctor` names any that are another store's)."""
+    present = {collection.name for collection in client.list_collections()}
+    if legacy in present and name not in present:
+        client.get_collection(legacy).modify(name=name)
+        log.warning("the Chroma collection %s is now %s, this record store's own", legacy, name)

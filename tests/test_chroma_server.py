@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import doc, run_ingest, write_jsonl
@@ -66,3 +67,58 @@ def test_ingest_into_a_chroma_server(tmp_path, home, monkeypatch, chroma_server)
     assert collection.count() == 3
     hits = store.vectors.search(store.embedder.embed(["dashboard filters and export settings"])[0], k=2, account_id="acme")
     assert len(hits) == 2 and all(doc_id.startswith("d-") for doc_id, _ in hits)
+
+
+def _settings(home: Path, chroma_url: str):
+    from undertow.settings import Settings
+
+    return Settings(home=home, chroma_url=chroma_url)
+
+
+def check_vectors(settings):
+    from undertow.store.doctor import diagnose
+
+    return next(check for check in diagnose(settings).checks if check.name.startswith("vector"))
+
+
+@pytest.mark.slow
+def test_two_record_stores_on_one_chroma_server_keep_their_own_vectors(tmp_path, chroma_server):
+    """Two teams' databases (here two SQLite stores) sharing a server: the same ids, other words,
+    and each one's search still finds its own documents."""
+    first, second = _settings(tmp_path / "team-a", chroma_server), _settings(tmp_path / "team-b", chroma_server)
+    home_a, _ = run_ingest([write_jsonl(tmp_path / "a.jsonl", [doc(1, text="Can you send the invoice for order 77 again?")])], first)
+    home_b, _ = run_ingest([write_jsonl(tmp_path / "b.jsonl", [doc(1, text="The quarterly review went well, the team is happy.")])], second)
+    vector = home_a.embedder.embed(["please resend the invoice for order 77"])[0]
+    [(doc_id, similarity)] = home_a.vectors.search(vector, k=1, account_id="acme")
+    assert doc_id == "d-0001" and similarity > 0.5  # its own words, not the other store's
+    assert home_a.vectors.collection.name != home_b.vectors.collection.name
+    assert check_vectors(first).status == "ok" and check_vectors(second).status == "ok"
+
+
+@pytest.mark.slow
+def test_a_rebuild_on_a_server_removes_vectors_the_records_do_not_hold(tmp_path, chroma_server):
+    from undertow.store.doctor import rebuild_vectors
+
+    settings = _settings(tmp_path / "team", chroma_server)
+    home, _ = run_ingest([write_jsonl(tmp_path / "s.jsonl", [doc(i) for i in range(3)])], settings)
+    home.vectors.upsert([{"id": "left-by-a-killed-run", "account_id": "acme", "source": "note", "language": "en", "date": None}],
+                        np.full((1, 512), 0.01, dtype=np.float32))
+    assert check_vectors(settings).status != "ok"
+    rebuild_vectors(settings)
+    assert check_vectors(settings).status == "ok" and home.vectors.ids() == {"d-0000", "d-0001", "d-0002"}
+
+
+@pytest.mark.slow
+def test_the_shared_collection_of_an_older_release_is_taken_over_not_emptied(tmp_path, chroma_server):
+    import chromadb
+
+    from undertow.store.vectors import collection_name
+
+    settings = _settings(tmp_path / "team", chroma_server)
+    home, _ = run_ingest([write_jsonl(tmp_path / "s.jsonl", [doc(i) for i in range(3)])], settings)
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_server.rsplit(":", 1)[1]))
+    client.get_collection(home.vectors.collection.name).modify(name=collection_name(home.embedder.name))  # as that release named it
+    from undertow.store.home import Home
+
+    reopened = Home(settings).vectors
+    assert reopened.collection.name == collection_name(home.embedder.name, settings.sqlite_url) and reopened.count() == 3

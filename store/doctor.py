@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from undertow.errors import CorruptFileError
+from undertow.errors import CorruptFileError, StoreUnreachable
 from undertow.masking import mask_url
 from undertow.private import make_private
 from undertow.settings import Settings
@@ -122,7 +122,7 @@ def check_record_store(settings: Settings) -> tuple[Check, RecordStore | None, d
     try:
         records = RecordStore(settings.sqlite_url)
         documents = documents_per_model(records)
-    except (CorruptFileError, SQLAlchemyError) as error:
+    except (CorruptFileError, StoreUnreachable, SQLAlchemyError) as error:
         fix = f"check that you can write to {where}" if settings.database_url is None else "check UNDERTOW_DATABASE_URL and that the database is up"
         return Check(name, PROBLEM, f"{where} cannot be read ({_first_line(error)})", fix), None, None
     integrity = ", integrity ok" if settings.database_url is None else ""
@@ -179,7 +179,10 @@ def check_vector_store(settings: Settings, records: RecordStore | None, document
     if "crash" in answer:
         return Check(name, PROBLEM, f"vector index damaged: reading {where} crashed the check ({answer['crash']})", REBUILD_FIX)
     if "error" in answer:
-        return Check(name, PROBLEM, f"{where} cannot be opened ({answer['error']})", REBUILD_FIX)
+        # A server that does not answer is rebuilt into nothing: the fix is where it is set.
+        unreachable = settings.chroma_url and "connect" in answer["error"].lower()
+        fix = "check UNDERTOW_CHROMA_URL (or chroma_url in config.toml) and that the Chroma server is running" if unreachable else REBUILD_FIX
+        return Check(name, PROBLEM, f"{where} cannot be opened ({answer['error']})", fix)
     problems, found = [], []
     for model, expected in documents.items():
         seen = answer["collections"][model]

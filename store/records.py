@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, delete, event, func, insert, select, updat
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 
-from undertow.errors import CorruptFileError
+from undertow.errors import CorruptFileError, StoreUnreachable
 from undertow.masking import mask_url
 from undertow.store import migrations, schema
 
@@ -53,12 +53,29 @@ def engine_url(url: str) -> str:
     return url
 
 
+def _unreachable_server(url: str):
+    """A `handle_error` hook: a server that refuses or drops the connection (at the first query or
+    mid-run) becomes one line naming the setting, not a driver's traceback."""
+
+    def handle(context) -> None:
+        if isinstance(context.sqlalchemy_exception, OperationalError):
+            reason = str(context.original_exception).strip().splitlines()
+            raise StoreUnreachable(
+                f"the record store {mask_url(url)} cannot be reached ({reason[0] if reason else 'connection failed'}): "
+                "check UNDERTOW_DATABASE_URL (or database_url in config.toml) and that the database is up"
+            ) from None
+
+    return handle
+
+
 class RecordStore:
     def __init__(self, url: str):
         self.url = url
         self.engine: Engine = create_engine(engine_url(url), future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:  # SQLite's OperationalErrors (a busy file) are handled where they happen
+            event.listen(self.engine, "handle_error", _unreachable_server(url))
         try:
             # Made, or brought up to date, by the schema's revisions; a newer store is refused.
             # `backup`: the copy of a SQLite file this open made before upgrading it, if any.

@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -73,35 +75,46 @@ class VectorStore:
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if url:
             parsed = urlparse(url)
-            self.client = chromadb.HttpClient(
-                host=parsed.hostname or "127.0.0.1",
-                port=parsed.port or 8000,
-                ssl=parsed.scheme == "https",
-                settings=chroma_settings,
-            )
             self.location = url
+            with _reaching(url):
+                self.client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or 8000,
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
         else:
             assert path is not None, "an embedded store needs a folder"
             self.location = str(path)
             self.client = _open_embedded(path, chroma_settings)
         self.embed_model = embed_model
+        self.url = url
         name = collection_name(embed_model, records_url if url else None)
-        if url and records_url:
-            _adopt_shared_collection(self.client, collection_name(embed_model), name)
-        self.collection = self.client.get_or_create_collection(
-            name, metadata={"hnsw:space": "cosine", "hnsw:construction_ef": CONSTRUCTION_EF, "embed_model": embed_model}
-        )
+        with self._reaching():
+            if url and records_url:
+                _adopt_shared_collection(self.client, collection_name(embed_model), name)
+            self.collection = self.client.get_or_create_collection(
+                name, metadata={"hnsw:space": "cosine", "hnsw:construction_ef": CONSTRUCTION_EF, "embed_model": embed_model}
+            )
+
+    def _reaching(self):
+        return _reaching(self.url) if self.url else nullcontext()
 
     def ids(self) -> set[str]:
         """Every id in the collection, read in pages (a server refuses one request for all)."""
         found: set[str] = set()
-        for offset in range(0, self.count(), 5000):
-            found.update(self.collection.get(include=[], limit=5000, offset=offset)["ids"])
+        with self._reaching():
+            for offset in range(0, self.count(), 5000):
+                found.update(self.collection.get(include=[], limit=5000, offset=offset)["ids"])
         return found
 
     def upsert(self, rows: list[dict], vectors: np.ndarray) -> None:
         if not rows:
             return
+        with self._reaching():
+            self._upsert(rows, vectors)
+
+    def _upsert(self, rows: list[dict], vectors: np.ndarray) -> None:
         self.collection.upsert(
             ids=[row["id"] for row in rows],
             # No document text: the record store keeps it, and Chroma's full-text index of it
@@ -121,8 +134,9 @@ class VectorStore:
 
     def delete(self, ids: list[str]) -> None:
         ids = list(ids)
-        for start in range(0, len(ids), 1000):  # a server takes a bounded batch
-            self.collection.delete(ids=ids[start : start + 1000])
+        with self._reaching():
+            for start in range(0, len(ids), 1000):  # a server takes a bounded batch
+                self.collection.delete(ids=ids[start : start + 1000])
 
     def search(
         self, vector: np.ndarray, k: int = 5, account_id: str | None = None, since: dt.datetime | None = None
@@ -134,13 +148,39 @@ class VectorStore:
         if since is not None:
             conditions.append({"date": {"$gte": day_number(since)}})
         where = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else None)
-        result = self.collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where, include=["distances"]
-        )
+        with self._reaching():
+            result = self.collection.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where, include=["distances"]
+            )
         return [(doc_id, 1.0 - float(distance)) for doc_id, distance in zip(result["ids"][0], result["distances"][0])]
 
     def count(self) -> int:
-        return self.collection.count()
+        with self._reaching():
+            return self.collection.count()
+
+
+@contextmanager
+def _reaching(url: str) -> Iterator[None]:
+    """A Chroma server that is down, or goes down mid-run, is one line naming the setting."""
+    import httpx
+
+    try:
+        yield
+    except (httpx.TransportError, ConnectionError) as error:
+        raise _unreachable(url, error) from None
+    except ValueError as error:
+        if "connect" not in str(error).lower():  # the client's own "Could not connect to a Chroma server"
+            raise
+        raise _unreachable(url, error) from None
+
+
+def _unreachable(url: str, error: BaseException):
+    from undertow.errors import StoreUnreachable
+    from undertow.masking import mask_url
+
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return StoreUnreachable(f"the Chroma server {mask_url(url)} cannot be reached ({reason}): check UNDERTOW_CHROMA_URL "
+                            "(or chroma_url in config.toml) and that the server is running (`chroma run`)")
 
 
 def _adopt_shared_collection(client, legacy: str, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -122,3 +123,33 @@ def test_the_shared_collection_of_an_older_release_is_taken_over_not_emptied(tmp
 
     reopened = Home(settings).vectors
     assert reopened.collection.name == collection_name(home.embedder.name, settings.sqlite_url) and reopened.count() == 3
+
+
+def _dead_port_url() -> str:
+    return f"http://127.0.0.1:{_free_port()}"
+
+
+def test_a_chroma_server_that_does_not_answer_is_one_line_naming_the_setting(tmp_path, home, monkeypatch):
+    from typer.testing import CliRunner
+
+    from undertow.cli.app import app
+
+    monkeypatch.setenv("UNDERTOW_CHROMA_URL", _dead_port_url())
+    path = write_jsonl(tmp_path / "s.jsonl", [doc(1)])
+    result = CliRunner().invoke(app, ["ingest", str(path), "--json"])
+    assert result.exit_code == 2, result.output
+    assert "cannot be reached" in json.loads(result.stdout)["error"] and "UNDERTOW_CHROMA_URL" in result.stderr
+    checked = CliRunner().invoke(app, ["doctor", "--json"])
+    assert "check UNDERTOW_CHROMA_URL" in checked.stdout and "rebuild-vectors" not in checked.stdout.split("vector store")[-1]
+
+
+def test_a_database_that_does_not_answer_is_one_line_naming_the_setting(home, monkeypatch):
+    from typer.testing import CliRunner
+
+    from undertow.cli.app import app
+
+    monkeypatch.setenv("UNDERTOW_DATABASE_URL", f"postgresql://team:secret@127.0.0.1:{_free_port()}/undertow")
+    result = CliRunner().invoke(app, ["status", "--json"])
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "cannot be reached" in error and "UNDERTOW_DATABASE_URL" in error and "secret" not in error

@@ -40,6 +40,11 @@ class CorruptFileError(UndertowError):
     """A file Undertow wrote (model, database, vector index) cannot be read back."""
 
 
+class StoreUnreachable(ConfigurationError):
+    """A database or Chroma server that the settings name does not answer (down, wrong address,
+    wrong password): for the user to fix where the setting is, not a bug."""
+
+
 # --- one-line messages -----------------------------------------------------------------------------
 def one_line(error: BaseException, origin: object = None, *, model: type | None = None, show_type: bool = False) -> str:
     """`error` as one line a person can act on, after `origin: ` (a file, a setting) when given.

@@ -78,3 +78,18 @@ def test_a_start_up_and_a_rate_are_told_apart_from_two_runs():
     assert startup == pytest.approx(2.5) and rate == pytest.approx(100.0)
     with pytest.raises(ValueError, match="longer"):
         startup_and_rate((500, 7.5), (2000, 7.0))
+
+
+def test_one_worker_is_compared_with_itself_in_one_run(tmp_path, monkeypatch):
+    """A one-core machine's default: the comparison must not make the same home twice."""
+    from undertow.eval import bench_scale
+
+    runs = []
+
+    def fake_run(args, env, module=False):
+        runs.append(env["UNDERTOW_HOME"])
+        return bench_scale.Ran(stdout=json.dumps({"new": 10, "seconds": 2.0}), wall_s=2.5, peak_mb=100.0, load=0.5)
+
+    monkeypatch.setattr(bench_scale, "run_command", fake_run)
+    figures = bench_scale.compare_workers(tmp_path, [[], []], workers=1)
+    assert len(runs) == 1 and figures["workers_1_vs_1"] == 1.0

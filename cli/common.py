@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from undertow.errors import InputError, UndertowError
-from undertow.settings import Settings, load_settings
+from undertow.settings import Settings, forget_opened_home, load_settings
 
 # Results go to stdout; progress, logs and tables meant for people go to stderr unless asked.
 err_console = Console(stderr=True)
@@ -137,6 +137,7 @@ def json_failures():
     keeps the message for people. It reports and re-raises; it decides no exit code (`user_errors`
     does, and `app.main` for a crash, which reports through `report_json_failure`)."""
     _json_run.reset()  # one process may run several commands (tests, CliRunner)
+    forget_opened_home()
     try:
         yield
     except Exit as done:

@@ -13,14 +13,15 @@ import traceback
 from pathlib import Path
 
 from undertow.errors import one_line
-from undertow.settings import home_from_env
+from undertow.settings import home_from_env, last_opened_home
 
 LOG_NAME = "errors.log"
 
 
 def crash_log_path() -> Path:
-    """HOME/logs/errors.log, or a file in the temp folder when the home cannot hold one."""
-    folder = home_from_env() / "logs"
+    """HOME/logs/errors.log (the home the command opened: --home, a nightly config's `home`), or a
+    file in the temp folder when the home cannot hold one."""
+    folder = (last_opened_home() or home_from_env()) / "logs"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         return folder / LOG_NAME

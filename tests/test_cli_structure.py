@@ -136,6 +136,18 @@ def test_a_plain_value_error_is_a_bug_not_a_user_error(monkeypatch, home, capsys
     assert "Traceback" in (home / "logs" / "errors.log").read_text()
 
 
+def test_a_crash_is_logged_in_the_home_the_command_was_given(monkeypatch, home, tmp_path, capsys):
+    _status_raising(monkeypatch, ValueError("boom"))
+    from undertow.cli import app as app_module
+
+    other = tmp_path / "team-home"
+    monkeypatch.setattr(sys, "argv", ["undertow", "status", "--home", str(other)])
+    with pytest.raises(SystemExit):
+        app_module.main()
+    assert "Traceback" in (other / "logs" / "errors.log").read_text() and str(other / "logs") in capsys.readouterr().err
+    assert not (home / "logs" / "errors.log").exists()
+
+
 @pytest.mark.parametrize("name", ["ConfigError", "DatasetError", "StoreBusy", "AccountNotFound", "AmbiguousAccount", "AccountFileError", "LLMNotConfigured"])
 def test_user_facing_errors_are_undertow_errors(name):
     from undertow.ask.resolve import AccountNotFound, AmbiguousAccount

@@ -21,6 +21,18 @@ def home_from_env() -> Path:
     return Path(os.environ.get("UNDERTOW_HOME") or DEFAULT_HOME).expanduser()
 
 
+_opened: list[Path] = []  # the home this process last loaded settings for: where its crash log goes
+
+
+def last_opened_home() -> Path | None:
+    return _opened[-1] if _opened else None
+
+
+def forget_opened_home() -> None:
+    """At the start of a command: one process may run several (tests, CliRunner)."""
+    _opened.clear()
+
+
 class ModelPrice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -188,6 +200,7 @@ def load_settings(home: Path | None = None) -> Settings:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as error:
         raise ConfigurationError(f"cannot create the home folder {folder}: {error.strerror or error}") from None
+    _opened[:] = [folder]
     return settings
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -38,6 +40,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _run_is_dead(detail: str, host: str) -> bool:
+    """Whether a run marked running was started here by a process that has gone (a run recorded
+    before runs named their process counts as gone, as it always did)."""
+    try:
+        owner = json.loads(detail) if detail else {}
+    except ValueError:
+        owner = {}
+    if not isinstance(owner, dict) or "pid" not in owner:
+        return True
+    if owner.get("host") != host:
+        return False
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, OverflowError):
+        return False
+    return False
 
 
 def encode_vectors(vectors: np.ndarray) -> bytes:
@@ -234,12 +256,17 @@ class RecordStore:
 
     # --- runs and failures --------------------------------------------------------------------
     def start_run(self, kind: str) -> int:
+        """A new run, marked running with this machine and process until it finishes."""
+        me = {"host": socket.gethostname(), "pid": os.getpid()}
         with self.engine.begin() as conn:
-            # A run still marked running was killed: say so instead of leaving it open forever.
-            conn.execute(
-                update(schema.runs).where(schema.runs.c.status == "running").values(status="interrupted")
-            )
-            result = conn.execute(insert(schema.runs).values(kind=kind, started_at=utcnow(), status="running"))
+            # A run of this machine still marked running whose process is gone was killed: say so
+            # instead of leaving it open forever. Another machine's may be running now (a store
+            # shared through PostgreSQL); that machine's next run judges it.
+            running = conn.execute(select(schema.runs.c.id, schema.runs.c.detail).where(schema.runs.c.status == "running")).all()
+            dead = [row.id for row in running if _run_is_dead(row.detail, me["host"])]
+            if dead:
+                conn.execute(update(schema.runs).where(schema.runs.c.id.in_(dead)).values(status="interrupted"))
+            result = conn.execute(insert(schema.runs).values(kind=kind, started_at=utcnow(), status="running", detail=json.dumps(me)))
             return int(result.inserted_primary_key[0])
 
     def finish_run(self, run_id: int, status: str, counts: dict, seconds: float, detail: str = "") -> None:

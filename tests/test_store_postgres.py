@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from helpers import doc, run_ingest, write_jsonl
+from sqlalchemy import update
+
+from undertow.store import schema
 from undertow.store.records import RecordStore, StoredDocument, engine_url
 
 DAY = dt.datetime(2026, 3, 2, 9, 30)
@@ -94,13 +100,27 @@ def test_a_conflict_that_is_not_a_duplicate_is_raised(record_url):
     assert records.counts()["documents"] == 0, "a failed batch must leave nothing behind"
 
 
+def _mark_run(records, run_id: int, owner: dict) -> None:
+    with records.engine.begin() as conn:
+        conn.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(detail=json.dumps(owner)))
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
 def test_runs_failures_feedback_and_snapshots(record_url):
     records = RecordStore(record_url)
     killed = records.start_run("ingest")
+    _mark_run(records, killed, {"host": socket.gethostname(), "pid": _dead_pid()})  # this machine's, its process gone
+    elsewhere = records.start_run("ingest")
+    _mark_run(records, elsewhere, {"host": "another-machine", "pid": 1})  # a run on a machine sharing the store
     run = records.start_run("ingest")
     records.record_failure(run, "notes.jsonl", 3, "text is empty", '{"id": 1}')
     records.finish_run(run, "partial", {"read": 4, "new": 3, "updated": 0, "skipped": 0, "failed": 1}, 1.25, "{}")
-    assert [(r["id"], r["status"]) for r in records.last_runs()] == [(run, "partial"), (killed, "interrupted")]
+    assert [(r["id"], r["status"]) for r in records.last_runs()] == [(run, "partial"), (elsewhere, "running"), (killed, "interrupted")]
     assert records.last_runs(1)[0]["new"] == 3 and records.counts()["failures"] == 1
 
     records.add_feedback("a-1", "budget_pressure", True, author="sam")

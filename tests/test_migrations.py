@@ -149,3 +149,18 @@ def test_processes_opening_an_old_store_at_once_upgrade_it_once(home):
     assert [process.returncode for process in processes] == [0, 0, 0], errors
     assert revision_of(f"sqlite:///{database}") == migrations.HEAD
     assert len(list(home.glob("*.bak"))) == 1, "only the process that migrated makes a backup"
+
+
+def test_a_database_server_upgraded_in_place_is_said_once_with_what_it_means(postgres_url, caplog):
+    RecordStore(postgres_url)
+    engine = create_engine(engine_url(postgres_url))
+    with engine.begin() as conn:  # as release 0002 left it
+        conn.exec_driver_sql("DROP TABLE account_reviews")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+    engine.dispose()
+    with caplog.at_level("WARNING", logger="undertow.store.migrations"):
+        RecordStore(postgres_url)
+        RecordStore(postgres_url)  # up to date now: nothing more to say
+    [said] = [r.getMessage() for r in caplog.records if "upgraded the record store" in r.getMessage()]
+    assert "from schema revision 0002 to" in said and "no backup" in said and "machines sharing it" in said
+    assert revision_of(postgres_url) == migrations.HEAD

@@ -77,7 +77,8 @@ def bring_up_to_date(engine: Engine) -> Path | None:
         current = current_revision(conn)
         if current == newest:
             return None
-        if engine.dialect.name == "sqlite" and inspect(conn).get_table_names():
+        existing = bool(inspect(conn).get_table_names())
+        if engine.dialect.name == "sqlite" and existing:
             # Nobody can write while this transaction holds the lock: the copy is the store as it was.
             backup = _backup_sqlite(engine.url.database, current)
         from alembic import command
@@ -85,6 +86,12 @@ def bring_up_to_date(engine: Engine) -> Path | None:
         command.upgrade(config(connection=conn), "head")
     if backup is not None:
         log.warning("upgraded the record store %s to schema revision %s; the previous file is kept as %s", engine.url.database, newest, backup)
+    elif existing and engine.dialect.name != "sqlite":
+        # No copy of a server's database is made here, and every machine sharing it now needs
+        # this release: said once, by the machine that upgraded it.
+        log.warning("upgraded the record store %s from schema revision %s to %s (no backup is made of a database server: "
+                    "take one first, e.g. pg_dump); machines sharing it need this release of undertow too",
+                    mask_url(engine.url.render_as_string(hide_password=False)), current, newest)
     return backup
 
 

@@ -287,16 +287,20 @@ class RecordStore:
             return [dict(row._mapping) for row in rows]
 
     def counts(self) -> dict[str, int]:
+        """Flags as they count everywhere else: a flag a CSM rejected is not one (see `flags`)."""
+        f, fb = schema.flags.c, schema.feedback.c
+        standing = ~select(fb.doc_id).where(fb.doc_id == f.doc_id, fb.signal == f.signal, fb.present.is_(False)).exists()
         with self.engine.connect() as conn:
-            def count(table, column=None) -> int:
+            def count(table, column=None, where=None) -> int:
                 expr = func.count(func.distinct(column)) if column is not None else func.count()
-                return int(conn.execute(select(expr).select_from(table)).scalar_one())
+                query = select(expr).select_from(table)
+                return int(conn.execute(query if where is None else query.where(where)).scalar_one())
 
             return {
                 "documents": count(schema.documents),
                 "accounts": count(schema.documents, schema.documents.c.account_id),
-                "flags": count(schema.flags),
-                "flagged_documents": count(schema.flags, schema.flags.c.doc_id),
+                "flags": count(schema.flags, where=standing),
+                "flagged_documents": count(schema.flags, schema.flags.c.doc_id, where=standing),
                 "feedback": count(schema.feedback),
                 "failures": self._current_failures(conn),
             }

@@ -58,6 +58,16 @@ def test_a_new_version_replaces_the_document_and_its_flags(record_url):
     assert records.counts() == {"documents": 1, "accounts": 1, "flags": 1, "flagged_documents": 1, "feedback": 0, "failures": 0}
 
 
+def test_a_rejected_flag_is_not_counted_as_a_flag(record_url):
+    records = RecordStore(record_url)
+    records.save_documents([stored("a-1", signals=("budget_pressure", "champion_departure")), stored("b-1", account="globex", signals=("churn_intent",))])
+    records.add_feedback("b-1", "churn_intent", False, author="sam")
+    records.add_feedback("a-1", "budget_pressure", False, author="sam")
+    counted = records.counts()
+    assert (counted["flags"], counted["flagged_documents"], counted["feedback"]) == (1, 1, 2)
+    assert len(records.flags()) == counted["flags"]
+
+
 def test_a_csm_verdict_outweighs_the_classifier_in_what_the_store_reads_back(record_url):
     records = RecordStore(record_url)
     records.save_documents([stored("a-1", signals=("budget_pressure", "champion_departure"))])

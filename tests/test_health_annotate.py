@@ -227,3 +227,14 @@ def test_csv_on_stdout_for_pipes(store, accounts_csv):
     frame = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
     assert list(frame["account_id"]) == ["acme", "gamma", "beta"]
     assert list(frame["review"]) == ["true", "true", "false"]
+
+
+def test_backtest_names_churners_it_cannot_score_instead_of_dropping_them_silently(store, tmp_path):
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,csat,arr\nacme,4.6,100\nbeta,2.0,200\nempty,,500\n", encoding="utf-8")
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("account_id,churned\nacme,false\nbeta,true\nempty,true\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["backtest", str(accounts), str(outcomes), "--as-of", "2026-10-01", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_accounts"] == 2
+    assert "1 accounts with an outcome have no numbers to score and are left out: empty" in " ".join(result.stderr.split())

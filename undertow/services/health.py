@@ -118,6 +118,10 @@ def backtest(
     missing = sorted(set(outcomes.churned) - {a.account_id for a in annotation.accounts})
     if missing:
         on_notice(f"warning: {len(missing)} accounts in {outcomes_csv} are not in {accounts_csv}: {', '.join(missing[:5])}")
+    # Left out of the figures too; unsaid, dropping the unscorable churners flatters them.
+    unscored = sorted(a.account_id for a in annotation.accounts if a.account_id in outcomes.churned and a.health_score is None)
+    if unscored:
+        on_notice(f"warning: {len(unscored)} accounts with an outcome have no numbers to score and are left out: {', '.join(unscored[:5])}")
     return BacktestResult(run_backtest(annotation.accounts, outcomes.churned))
 
 

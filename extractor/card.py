@@ -173,10 +173,13 @@ def documents_digest(docs: list[Document], extra: list[str] | None = None) -> st
 
 
 def display_path(path: Path) -> str:
-    """A path as the card shows it: relative to the working directory where it lies under it, so
-    the same checkout gives the same card wherever it is."""
+    """A path as the card shows it: relative to the package (the bundled sets: `eval/data/dev.jsonl`
+    whichever folder `train` ran from), else to the working directory, so the same checkout gives
+    the same card wherever it is."""
     resolved = Path(path).resolve()
-    try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    for root in (Path(__file__).resolve().parents[1], Path.cwd().resolve()):
+        try:
+            return str(resolved.relative_to(root))
+        except ValueError:
+            continue
+    return str(path)

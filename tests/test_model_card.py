@@ -238,3 +238,14 @@ def _embed(embedder, text: str):
     from undertow.extractor.sentences import embed_texts
 
     return embed_texts([text], embedder)[0]
+
+
+def test_a_bundled_set_is_named_the_same_whichever_folder_train_ran_from(tmp_path, monkeypatch):
+    from undertow.eval.datasets import standard_sets
+    from undertow.extractor.card import display_path
+
+    dev = standard_sets("dev")[0]
+    monkeypatch.chdir(tmp_path)
+    assert display_path(dev) == "eval/data/dev.jsonl"
+    mine = tmp_path / "mine.jsonl"
+    assert display_path(mine) == "mine.jsonl"  # the user's own files: from where train ran

@@ -111,10 +111,13 @@ class LLMClassifier(Classifier):
     name = "llm"
 
     def __init__(self, llm: LLMSettings, cache: AnswerCache, fallback: Classifier | None = None, prompt: ExtractionPrompt | None = None,
-                 home: Path | None = None):
+                 home: Path | None = None, unanswered: tuple[str, str] = ("using the fallback classifier for it", "the remaining documents use the fallback classifier")):
         """`fallback` reads the documents the endpoint could not answer; without one, such a
         document raises LLMUnanswered. `home` keeps the negotiated output format and the audit
-        log of what was sent (none without it)."""
+        log of what was sent (none without it). `unanswered` is what the log says becomes of a
+        document the endpoint did not answer, and of the rest when it stops sending (distill
+        leaves them unlabelled)."""
+        self._unanswered, self._rest_unanswered = unanswered
         self.settings = llm
         self.cache = cache
         self.prompt = prompt or load_prompt()
@@ -200,7 +203,7 @@ class LLMClassifier(Classifier):
                     continue
                 except (ValueError, TypeError, KeyError, AttributeError) as error:
                     # One answer that cannot become a classification is one failed document.
-                    log.warning("%s: the LLM answer could not be read (%s); using the fallback classifier for it", doc.id, error)
+                    log.warning("%s: the LLM answer could not be read (%s); %s", doc.id, error, self._unanswered)
                     failures.setdefault(doc.content_hash, INVALID_ANSWER)
             fallback_at.append(i)
         failed = {docs[i].content_hash for i in fallback_at}
@@ -287,7 +290,7 @@ class LLMClassifier(Classifier):
     def _stop(self, reason: str) -> None:
         if not self._stop_reason:
             self._stop_reason = reason
-            log.warning("%s; the remaining documents use the fallback classifier", reason)
+            log.warning("%s; %s", reason, self._rest_unanswered)
 
     def _check_stop(self) -> bool:
         if self._deadline is not None and time.monotonic() >= self._deadline:
@@ -390,7 +393,7 @@ class LLMClassifier(Classifier):
             else:
                 self._consecutive_failures = 0
                 return
-        log.warning("%s: %s; using the fallback classifier for it", doc.id, attempt.failure)
+        log.warning("%s: %s; %s", doc.id, attempt.failure, self._unanswered)
         if attempt.failure == DEADLINE_PASSED:
             self._stop(attempt.failure)
         elif attempt.failure == "llm unreachable":

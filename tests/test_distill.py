@@ -187,3 +187,13 @@ def test_full_retrains_from_the_data_with_the_labels_as_examples(stored_corpus, 
     installed = LocalModel.load(settings.user_model_path)
     assert installed.card.refit_of is None and [Path(entry.path).name for entry in installed.card.train] == ["small_train_with_security.jsonl"]
     assert installed.card.counts["feedback_documents"] == result.teach and "security_concern" in installed.signals
+
+
+def test_documents_the_teacher_did_not_answer_are_said_to_be_left_unlabelled(stored_corpus, teacher, caplog):
+    server = teacher(stored_corpus)
+    server.__exit__(None, None, None)  # the endpoint is gone before the run
+    with caplog.at_level("WARNING", logger="undertow.extractor.llm"):
+        result = CliRunner().invoke(app, ["distill", "--sample", "10"])
+    assert result.exit_code != 0
+    said = [r.getMessage() for r in caplog.records]
+    assert any("left unlabelled" in line for line in said) and not any("fallback classifier" in line for line in said)

@@ -138,7 +138,9 @@ def _teacher(settings: Settings, home, model, budget_usd: float | None):
     from undertow.extractor.local_backend import LocalClassifier
 
     llm = settings.llm if budget_usd is None else settings.llm.model_copy(update={"max_cost_usd": budget_usd})
-    return LLMClassifier(llm, AnswerCache(home.path / CACHE_FILE), fallback=LocalClassifier(model), prompt=load_prompt(signals=home.signals), home=home.path)
+    return LLMClassifier(llm, AnswerCache(home.path / CACHE_FILE), fallback=LocalClassifier(model), prompt=load_prompt(signals=home.signals),
+                         home=home.path, unanswered=("left unlabelled (only the LLM's answers teach the local model)",
+                                                     "the remaining documents are left unlabelled"))
 
 
 def _labelled_sample(home, model, embedder, teacher, labels, size: int, on_notice: Notice):

@@ -62,7 +62,9 @@ def build_digest(records: RecordStore, severity: dict[str, float], as_of: dt.dat
     window_start = as_of + dt.timedelta(days=1 - since_days)
     window_end = as_of + dt.timedelta(days=1)
     now, before = previous_snapshots(records, window_end), previous_snapshots(records, window_start)
-    names = {row["account_id"]: row["account_name"] for row in records.accounts()}
+    # The accounts export's name (kept with the snapshot) first, the documents' where it gave none.
+    names = {row["account_id"]: row["account_name"] for row in records.accounts() if row["account_name"]}
+    names |= {account_id: snapshot["account_name"] for account_id, snapshot in now.items() if snapshot.get("account_name")}
     previous_day = max((s["as_of"].date() for s in before.values()), default=None)
     digest = Digest(as_of, since_days, previous_day, min_severity=min_severity, min_drop=min_drop)
 

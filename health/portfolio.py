@@ -63,6 +63,7 @@ def snapshot_rows(accounts: list[AccountHealth], as_of: dt.date) -> list[dict]:
     return [
         {
             "account_id": a.account_id,
+            "account_name": a.name if a.name != a.account_id else None,
             "as_of": as_of_datetime(as_of),
             "quant_score": a.quant.score,
             "qual_risk": a.qual.risk,

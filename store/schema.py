@@ -103,6 +103,8 @@ score_snapshots = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("account_id", String(255), nullable=False, index=True),
+    # The export's name that day: documents often carry none (revision 0004).
+    Column("account_name", String(255)),
     Column("as_of", DateTime, nullable=False),
     Column("quant_score", Float),
     Column("qual_risk", Float),

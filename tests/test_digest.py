@@ -150,3 +150,12 @@ def test_the_payload_is_posted_only_to_the_webhook_named(store, webhook):
     finally:
         Hook.status = 200
     assert failed.exit_code == 2 and "answered 500" in failed.stderr and "SECRETPART" not in failed.stderr
+
+
+def test_the_digest_names_accounts_as_the_accounts_export_did(store):
+    """hooli has no documents, so no name but the one its export gave; acme's export name wins too."""
+    store.save_snapshots([{**snapshot("hooli", DAY2, 20, "red", DROP), "account_name": "Hooli XYZ"},
+                          {**snapshot("acme", DAY2, 40, "yellow", DROP), "account_name": "Acme Corporation"}])
+    code, out = digest_of("--since", "1d", "--format", "json")
+    names = {e["account_id"]: e["account_name"] for e in json.loads(out)["digest"]["entered_review"]}
+    assert code == 0 and names == {"hooli": "Hooli XYZ", "acme": "Acme Corporation"}

@@ -238,3 +238,9 @@ def test_backtest_names_churners_it_cannot_score_instead_of_dropping_them_silent
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["n_accounts"] == 2
     assert "1 accounts with an outcome have no numbers to score and are left out: empty" in " ".join(result.stderr.split())
+
+
+def test_a_snapshot_keeps_the_name_the_export_gave(store, accounts_csv):
+    result = CliRunner().invoke(app, ["annotate", str(accounts_csv), "--as-of", "2026-10-01", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {s["account_id"]: s["account_name"] for s in store.snapshots()} == {"acme": "Acme Foods", "beta": "Beta Bank", "gamma": "Gamma Air"}

@@ -62,6 +62,12 @@ def _run_is_dead(detail: str, host: str) -> bool:
     return False
 
 
+def _not_rejected():
+    """The condition a flag meets unless a CSM rejected it (`undertow feedback --reject`)."""
+    f, fb = schema.flags.c, schema.feedback.c
+    return ~select(fb.doc_id).where(fb.doc_id == f.doc_id, fb.signal == f.signal, fb.present.is_(False)).exists()
+
+
 def encode_vectors(vectors: np.ndarray) -> bytes:
     return np.asarray(vectors, dtype=np.float16).tobytes()
 
@@ -236,9 +242,7 @@ class RecordStore:
         if account_id is not None:
             query = query.where(schema.flags.c.account_id == account_id)
         if not include_rejected:
-            f, fb = schema.flags.c, schema.feedback.c
-            rejected = select(fb.doc_id).where(fb.doc_id == f.doc_id, fb.signal == f.signal, fb.present.is_(False))
-            query = query.where(~rejected.exists())
+            query = query.where(_not_rejected())
         with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         for row in rows:
@@ -288,8 +292,7 @@ class RecordStore:
 
     def counts(self) -> dict[str, int]:
         """Flags as they count everywhere else: a flag a CSM rejected is not one (see `flags`)."""
-        f, fb = schema.flags.c, schema.feedback.c
-        standing = ~select(fb.doc_id).where(fb.doc_id == f.doc_id, fb.signal == f.signal, fb.present.is_(False)).exists()
+        standing = _not_rejected()
         with self.engine.connect() as conn:
             def count(table, column=None, where=None) -> int:
                 expr = func.count(func.distinct(column)) if column is not None else func.count()

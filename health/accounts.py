@@ -19,7 +19,16 @@ from pathlib import Path
 from undertow.columns import match_columns
 from undertow.documents import parse_date
 from undertow.errors import InputError
-from undertow.health.conventions import LONE_DOT_GROUP, Cell, Conventions, read_conventions
+from undertow.health.conventions import (
+    COMMA_THOUSANDS,
+    DECIMAL_COMMA,
+    DOT_THOUSANDS,
+    LONE_DOT_GROUP,
+    Cell,
+    Conventions,
+    bare_number,
+    read_conventions,
+)
 from undertow.ingest.decode import RejectedInput
 from undertow.ingest.tabular import excel_separator, repeated_column, sniff_dialect
 from undertow.ingest.textfile import open_text
@@ -111,12 +120,12 @@ def parse_number(text: str, thousands_dot: bool = False) -> float:
     """Numbers as CRM exports write them: `1,250`, `$12,000.50`, `4,5` (a decimal comma), and
     European exports' `1.250,50` or `1.250.000`; a lone `1.250` is one and a quarter unless the
     file writes its numbers the European way (`thousands_dot`, health/conventions.py)."""
-    value = text.strip().replace("\u00a0", "").replace(" ", "").lstrip("$€£")
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", value):
+    value = bare_number(text)
+    if COMMA_THOUSANDS.fullmatch(value):
         value = value.replace(",", "")
-    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}", value) or (thousands_dot and LONE_DOT_GROUP.fullmatch(value)):
+    elif DOT_THOUSANDS.fullmatch(value) or (thousands_dot and LONE_DOT_GROUP.fullmatch(value)):
         value = value.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"-?\d+,\d{1,2}", value):
+    elif DECIMAL_COMMA.fullmatch(value):
         value = value.replace(",", ".")
     number = float(value)
     if not math.isfinite(number):
@@ -244,12 +253,11 @@ def _normalise_nps(table: AccountTable, scale: str = "auto") -> None:
     answers never does. Decided that way it depends on the other rows, so it is named in a note.
     """
     answers = [row.values["nps"] for row in table.rows if "nps" in row.values]
-    person = all(0 <= a <= 10 and float(a).is_integer() for a in answers)
-    if not answers or scale == "segment" or (scale == "auto" and not person):
+    other = next((a for a in answers if not (0 <= a <= 10 and float(a).is_integer())), None)  # not one person's 0-10
+    if not answers or scale == "segment" or (scale == "auto" and other is not None):
         return
-    if scale == "person" and not person:
-        raise AccountFileError(f"{table.path}: nps_scale is 'person' (0-10 answers) but the nps column holds values such as "
-                               f"{next(a for a in answers if not (0 <= a <= 10 and float(a).is_integer())):g}")
+    if other is not None:
+        raise AccountFileError(f"{table.path}: nps_scale is 'person' (0-10 answers) but the nps column holds values such as {other:g}")
     if scale == "auto":
         first = next(row for row in table.rows if "nps" in row.values)
         table.notes.append(RowProblem(str(table.path), first.line, "nps: every value is a whole number from 0 to 10, so each is read as one "

@@ -13,9 +13,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-# Cells that only a decimal-comma (European) export writes, and ones only a decimal-point one does.
-_EUROPEAN = re.compile(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}|-?\d+,\d{1,2}")
-_ENGLISH = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?|-?\d+\.\d{1,2}")
+# How numbers are written, as parse_number reads them: comma thousands (`1,250.50`), dot
+# thousands (`1.250,50`, `1.250.000`), a decimal comma (`4,5`) or point (`4.5`).
+COMMA_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+DOT_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+,\d+|-?\d{1,3}(\.\d{3}){2,}")
+DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+_DECIMAL_POINT = re.compile(r"-?\d+\.\d{1,2}")
 # One dot and three digits after it: thousands in one convention, a decimal in the other.
 LONE_DOT_GROUP = re.compile(r"-?\d{1,3}\.\d{3}")
 _NUMERIC_DATE = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})\b")
@@ -35,15 +38,21 @@ class Conventions:
     notes: list[tuple[int, str]] = field(default_factory=list)  # (line, what was assumed)
 
 
-def _bare(text: str) -> str:
+def bare_number(text: str) -> str:
+    """A cell without spaces, non-breaking spaces and a leading currency sign."""
     return text.strip().replace("\u00a0", "").replace(" ", "").lstrip("$€£")
+
+
+def _any(patterns: tuple[re.Pattern, ...], cells: list[Cell]) -> bool:
+    return any(p.fullmatch(bare_number(c.text)) for c in cells for p in patterns)
 
 
 def read_conventions(numbers: list[Cell], dates: list[Cell]) -> Conventions:
     conventions = Conventions()
-    european = any(_EUROPEAN.fullmatch(_bare(c.text)) for c in numbers)
-    english = any(_ENGLISH.fullmatch(_bare(c.text)) for c in numbers)
-    lone = [c for c in numbers if LONE_DOT_GROUP.fullmatch(_bare(c.text))]
+    # Cells only a decimal-comma (European) export writes, and ones only a decimal-point one does.
+    european = _any((DOT_THOUSANDS, DECIMAL_COMMA), numbers)
+    english = _any((COMMA_THOUSANDS, _DECIMAL_POINT), numbers)
+    lone = [c for c in numbers if LONE_DOT_GROUP.fullmatch(bare_number(c.text))]
     conventions.thousands_dot = european and not english
     if lone and european == english:  # the file says neither, or both
         first = lone[0]
@@ -82,7 +91,7 @@ def _more(cells: list[Cell]) -> str:
 
 
 def _as_number(text: str, thousands_dot: bool) -> str:
-    value = _bare(text)
+    value = bare_number(text)
     return f"{float(value.replace('.', '') if thousands_dot else value):g}"
 
 

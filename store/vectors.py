@@ -111,26 +111,20 @@ class VectorStore:
     def upsert(self, rows: list[dict], vectors: np.ndarray) -> None:
         if not rows:
             return
+        metadatas = [
+            {
+                "account_id": row["account_id"],
+                "source": row["source"],
+                "language": row["language"] or "",
+                "date": day_number(row["date"]),
+                "embed_model": self.embed_model,
+            }
+            for row in rows
+        ]
         with self._reaching():
-            self._upsert(rows, vectors)
-
-    def _upsert(self, rows: list[dict], vectors: np.ndarray) -> None:
-        self.collection.upsert(
-            ids=[row["id"] for row in rows],
             # No document text: the record store keeps it, and Chroma's full-text index of it
             # cost as much as the vector insert itself.
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            metadatas=[
-                {
-                    "account_id": row["account_id"],
-                    "source": row["source"],
-                    "language": row["language"] or "",
-                    "date": day_number(row["date"]),
-                    "embed_model": self.embed_model,
-                }
-                for row in rows
-            ],
-        )
+            self.collection.upsert(ids=[row["id"] for row in rows], embeddings=np.asarray(vectors, dtype=np.float32), metadatas=metadatas)
 
     def delete(self, ids: list[str]) -> None:
         ids = list(ids)

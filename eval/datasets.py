@@ -93,14 +93,21 @@ def load_documents(path: Path, labelled: bool, *, signals: Iterable[str] | None 
     return docs
 
 
+def undefined_labels(labels, signals) -> str | None:
+    """Why labels no signal defines are refused, in the words every labelled input uses (gold and
+    training sets, classify output); None when every label is defined."""
+    undefined = sorted(set(labels) - set(signals))
+    if not undefined:
+        return None
+    return f"labels {undefined} are not defined (the signals are {', '.join(sorted(signals))}; a new signal is added in the home's signals.yaml)"
+
+
 def contract_problem(doc: Document, signals: set[str] | None = None) -> str | None:
     """Why a labelled document breaks the contract, or None."""
     if doc.labels is None or doc.evidence is None:
         return "a labelled set needs 'labels' and 'evidence' on every line"
     if signals is not None and set(doc.labels) - signals:
-        # The same words as `train`, which refuses these labels too.
-        return (f"labels {sorted(set(doc.labels) - signals)} are not defined (the signals are {', '.join(sorted(signals))}; "
-                "a new signal is added in the home's signals.yaml)")
+        return undefined_labels(doc.labels, signals)
     if doc.labelled_signals is not None and set(doc.labels) - set(doc.labelled_signals):
         return f"labels {sorted(set(doc.labels) - set(doc.labelled_signals))} are not among its labelled_signals"
     if set(doc.evidence) != set(doc.labels):

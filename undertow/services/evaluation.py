@@ -126,6 +126,7 @@ def score_predictions(settings: Settings, dataset: Path | None, predictions: Pat
 
 def _prediction(row, signals: list[str], where: str):
     """(id, Prediction) of one classify output line, or an InputError naming `where`."""
+    from undertow.eval.datasets import undefined_labels
     from undertow.eval.metrics import Prediction
 
     if not isinstance(row, dict) or not isinstance(row.get("id"), (str, int)) or isinstance(row.get("id"), bool):
@@ -133,9 +134,9 @@ def _prediction(row, signals: list[str], where: str):
     labels, evidence = row.get("labels", []), row.get("evidence", {})
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise InputError(f"{where}: 'labels' must be a list of signal names, got {labels!r}")
-    undefined = sorted(set(labels) - set(signals))
+    undefined = undefined_labels(labels, signals)
     if undefined:
-        raise InputError(f"{where}: labels {undefined} are not defined (the signals are {', '.join(signals)})")
+        raise InputError(f"{where}: {undefined}")
     if not isinstance(evidence, dict) or not all(isinstance(q, list) and all(isinstance(x, str) for x in q) for q in evidence.values()):
         raise InputError(f"{where}: 'evidence' must map each signal to a list of quotes")
     return str(row["id"]), Prediction(labels, evidence)

@@ -141,7 +141,6 @@ def _restore_base(settings: Settings, started: float, on_notice: Notice) -> Trai
     left; retraining from the data would take minutes to make it again. None when the home's model
     is not a refit, or its base is gone (then training from the data makes it)."""
     from undertow.atomic import atomic_write_bytes
-    from undertow.extractor.feedback import RefitReport
     from undertow.extractor.local import LocalModel, bundled_model_path
 
     current_path = settings.user_model_path
@@ -158,9 +157,7 @@ def _restore_base(settings: Settings, started: float, on_notice: Notice) -> Trai
             else:
                 atomic_write_bytes(current_path, base_path.read_bytes())
             on_notice(f"no corrections are stored any more: model {current.card.refit_of}, which the refit started from, is back")
-            report = RefitReport([], 0, current.card.refit_of, current.card.refit_of, 0.0)
-            return TrainResult(report, base_path if base_path == bundled_model_path() else current_path, "restored",
-                               round(time.perf_counter() - started, 2))
+            return _restored(current.card.refit_of, base_path if base_path == bundled_model_path() else current_path, started)
     return None
 
 
@@ -169,7 +166,6 @@ def _restore_bundled(settings: Settings, digests: tuple, signals: list[str], sta
     settings: training from the data would take minutes to make it again (after a `--full` that
     learnt corrections since taken back, or on a home that never had any). None otherwise."""
     from undertow.extractor.card import TrainingConfig
-    from undertow.extractor.feedback import RefitReport
     from undertow.extractor.local import bundled_model_path
 
     bundled = _bundled_or_none()
@@ -182,8 +178,14 @@ def _restore_bundled(settings: Settings, digests: tuple, signals: list[str], sta
     else:
         on_notice(f"no corrections are stored and the bundled model {bundled.version} was trained on these same sets: nothing to train "
                   "(`undertow train --full` retrains from the data)")
-    report = RefitReport([], 0, bundled.version, bundled.version, 0.0)
-    return TrainResult(report, bundled_model_path(), "restored", round(time.perf_counter() - started, 2))
+    return _restored(bundled.version, bundled_model_path(), started)
+
+
+def _restored(version: str, path: Path, started: float) -> TrainResult:
+    """A model put back as it was: a report with nothing refitted."""
+    from undertow.extractor.feedback import RefitReport
+
+    return TrainResult(RefitReport([], 0, version, version, 0.0), path, "restored", round(time.perf_counter() - started, 2))
 
 
 def _trained_on_data(path: Path) -> bool:

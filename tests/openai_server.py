@@ -129,6 +129,11 @@ class OpenAIServer(ChatCompletionsServer):
         with self._lock:
             self._scripts[marker].extend(behaviours)
 
+    def script_tickets(self, numbers, *behaviours: str) -> None:
+        """The same behaviours for each document that says "Ticket N." (N in `numbers`)."""
+        for number in numbers:
+            self.script(f"Ticket {number}.", *behaviours)
+
     def reset(self) -> None:
         with self._lock:
             self._scripts.clear()

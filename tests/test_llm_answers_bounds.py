@@ -162,8 +162,7 @@ def test_an_answer_that_cannot_be_converted_falls_back_for_that_document_only(ho
 def test_answers_cut_short_count_their_tokens_and_the_ceiling_holds(home, local):
     docs = [doc(f"d{i}", f"{BUDGET} Ticket {i}.") for i in range(8)]
     with FaultyServer() as server:
-        for i in range(8):
-            server.script(f"Ticket {i}.", "length", "length")
+        server.script_tickets(range(8), "length", "length")
         classifier = make(server, home, local=local, max_concurrency=1, max_cost_usd=0.10, max_answer_tokens=1200)
         results = classifier.classify(docs)
         sent = len(server.requests)
@@ -184,15 +183,13 @@ def test_a_re_ask_is_paid_for_so_it_waits_for_room_under_the_ceiling(home, local
     like the first, and where it does not fit the document falls back instead."""
     docs = [doc(f"d{i}", f"{BUDGET} Ticket {i}.") for i in range(6)]
     with FaultyServer() as server:
-        for i in range(6):
-            server.script(f"Ticket {i}.", "confidence:NaN", "confidence:NaN")
+        server.script_tickets(range(6), "confidence:NaN", "confidence:NaN")
         probe = make(server, home / "probe", local=local, max_concurrency=1, max_cost_usd=10.0)
         probe.classify(docs[:1])
         both_tries = probe.stats["cost_usd"]
         assert len(server.requests) == 2  # the answer and its one re-ask
         server.reset()
-        for i in range(6):
-            server.script(f"Ticket {i}.", "confidence:NaN", "confidence:NaN")
+        server.script_tickets(range(6), "confidence:NaN", "confidence:NaN")
         ceiling = both_tries * 2.2
         classifier = make(server, home, local=local, max_concurrency=3, max_cost_usd=ceiling)
         results = classifier.classify(docs[1:])
@@ -219,8 +216,7 @@ def test_no_request_outlives_the_run_deadline(home, local):
     is left waiting on the server (the interpreter would wait for it at exit)."""
     docs = [doc(f"d{i}", f"{BUDGET} Ticket {i}.") for i in range(6)]
     with FaultyServer(stall_s=30) as server:
-        for i in range(6):
-            server.script(f"Ticket {i}.", "stall", "stall", "stall")
+        server.script_tickets(range(6), "stall", "stall", "stall")
         classifier = make(server, home, local=local, run_deadline_s=2, timeout_s=60, max_retries=2, max_concurrency=3)
         before = set(threading.enumerate())
         started = time.monotonic()

@@ -148,12 +148,9 @@ def test_a_hostile_server_run_ends_by_its_deadline_within_its_ceiling_losing_not
     """500 to json_schema, HTML bodies, no usage, stalls: the run still ends in time and in budget."""
     docs = [doc(f"d{i}", f"{text} Ticket {i}.") for i, text in enumerate([BUDGET, RISKY, QUIET] * 10)]
     with OpenAIServer(rejects=("json_schema",), stall_s=20) as server:
-        for i in range(0, 30, 7):
-            server.script(f"Ticket {i}.", "html", "html")
-        for i in range(2, 30, 5):
-            server.script(f"Ticket {i}.", "no_usage")
-        for i in range(20, 30):
-            server.script(f"Ticket {i}.", "stall", "stall")
+        server.script_tickets(range(0, 30, 7), "html", "html")
+        server.script_tickets(range(2, 30, 5), "no_usage")
+        server.script_tickets(range(20, 30), "stall", "stall")
         classifier = make(server, home, local=local, redact=True, run_deadline_s=6, max_cost_usd=0.08, timeout_s=3, max_concurrency=4)
         started = time.monotonic()
         results = classifier.classify(docs)
@@ -170,8 +167,7 @@ def test_a_hostile_server_run_ends_by_its_deadline_within_its_ceiling_losing_not
 def test_the_breaker_stops_sending_after_consecutive_failures(home, local):
     docs = [doc(f"d{i}", f"{BUDGET} Ticket {i}.") for i in range(12)]
     with OpenAIServer() as server:
-        for i in range(12):
-            server.script(f"Ticket {i}.", "server_error", "server_error")
+        server.script_tickets(range(12), "server_error", "server_error")
         classifier = make(server, home, local=local, max_retries=0, max_concurrency=1, breaker_failures=3)
         results = classifier.classify(docs)
         assert len(server.requests) == 3

@@ -189,12 +189,15 @@ class LocalModel:
         return self.scores([embedded])[0]
 
     def classify_many(self, doc_ids: list[str], embedded: list[EmbeddedText]) -> list[Classification]:
-        return [self._decide(doc_id, emb, *scored) for doc_id, emb, scored in zip(doc_ids, embedded, self.scores(embedded))]
+        scored = self.scores(embedded)
+        confidences = self.confidences(np.array([doc_scores for _, doc_scores in scored]).reshape(len(scored), len(self.signals)))
+        return [self._decide(doc_id, emb, *scores, confidence) for doc_id, emb, scores, confidence in zip(doc_ids, embedded, scored, confidences)]
 
     def classify(self, doc_id: str, embedded: EmbeddedText) -> Classification:
         return self.classify_many([doc_id], [embedded])[0]
 
-    def _decide(self, doc_id: str, embedded: EmbeddedText, scores: np.ndarray, doc_scores: np.ndarray) -> Classification:
+    def _decide(self, doc_id: str, embedded: EmbeddedText, scores: np.ndarray, doc_scores: np.ndarray,
+                confidences: list[float]) -> Classification:
         flags = []
         for k, signal in enumerate(self.signals):
             if doc_scores[k] < self.thresholds[k]:
@@ -211,16 +214,23 @@ class LocalModel:
                 Evidence(quote=embedded.sentences[i].text, start=embedded.sentences[i].start, end=embedded.sentences[i].end)
                 for i in chosen
             ]
-            flags.append(SignalFlag(signal=signal, confidence=self.confidence(k, doc_scores[k]), evidence=evidence))
-        confidence = {signal: self.confidence(k, doc_scores[k]) for k, signal in enumerate(self.signals)}
+            flags.append(SignalFlag(signal=signal, confidence=confidences[k], evidence=evidence))
+        confidence = dict(zip(self.signals, confidences))
         return Classification(doc_id=doc_id, flags=flags, confidence=confidence, backend="local", model_version=self.version)
 
-    def confidence(self, k: int, score: float) -> float:
-        """How often a document scored like this really carries signal `k` (see confidence_maps)."""
-        knots = self.confidence_maps.get(self.signals[k])
-        if knots is None:
-            return _calibrated(score, self.thresholds[k])
-        return round(float(apply_map(float(score), (np.asarray(knots[0]), np.asarray(knots[1])))), 4)
+    def confidences(self, doc_scores: np.ndarray) -> list[list[float]]:
+        """Per document (rows of `doc_scores`) and signal, how often a document scored like this
+        really carries the signal (see confidence_maps), rounded to 4 places. A column at a time:
+        one signal's map applied to one score at a time was a fifth of classifying a batch."""
+        columns = []
+        for k, signal in enumerate(self.signals):
+            knots = self.confidence_maps.get(signal)
+            if knots is None:
+                columns.append([_calibrated(score, self.thresholds[k]) for score in doc_scores[:, k]])
+            else:
+                mapped = apply_map(doc_scores[:, k].astype(np.float64), (np.asarray(knots[0]), np.asarray(knots[1])))
+                columns.append([round(float(value), 4) for value in mapped])
+        return [list(row) for row in zip(*columns)]
 
     # --- persistence ---------------------------------------------------------------------------
     def copy(self, as_saved: bool = False) -> "LocalModel":

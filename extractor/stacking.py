@@ -42,31 +42,45 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def document_features(scores: FirstStageScores) -> np.ndarray:
-    """(documents x signals x features) inputs of the combiner."""
-    semantic = scores.per_document(scores.sentence_semantic)
-    lexical = scores.per_document(scores.sentence_lexical)
-    combined = scores.per_document(scores.sentence_scores)
-    n_signals = scores.document_semantic.shape[1]
-    rows = []
-    for i, (sem, lex, both) in enumerate(zip(semantic, lexical, combined)):
-        top_two = np.sort(both, axis=0)[-2:].mean(axis=0)
-        best = _logit(both.max(axis=0))
-        own = np.stack(
-            [
-                _logit(sem.max(axis=0)),
-                _logit(lex.max(axis=0)),
-                _logit(scores.document_semantic[i]),
-                best,
-                _logit(top_two),
-                # how many sentences say it, damped so long notes do not win by length
-                (both > 0.5).sum(axis=0) / np.sqrt(len(both)),
-                _logit(scores.document_lexical[i]),
-            ],
-            axis=1,
-        )  # (signals x OWN_FEATURES)
-        others = np.stack([np.delete(best, k) for k in range(n_signals)])  # (signals x signals-1)
-        rows.append(np.hstack([own, others]))
-    return np.array(rows, dtype=np.float32)
+    """(documents x signals x features) inputs of the combiner.
+
+    Reduced over every document's sentences at once (`reduceat`): done document by document in
+    Python, this was a sixth of classifying a nightly batch."""
+    both = scores.sentence_scores
+    starts = np.concatenate([[0], np.cumsum(scores.lengths)[:-1]]).astype(np.intp)
+    lengths = np.asarray(scores.lengths)
+    best_raw = np.maximum.reduceat(both, starts, axis=0)
+    best = _logit(best_raw)
+    own = np.stack(
+        [
+            _logit(np.maximum.reduceat(scores.sentence_semantic, starts, axis=0)),
+            _logit(np.maximum.reduceat(scores.sentence_lexical, starts, axis=0)),
+            _logit(scores.document_semantic),
+            best,
+            _logit(_top_two_mean(both, starts, lengths, best_raw)),
+            # how many sentences say it, damped so long notes do not win by length
+            np.add.reduceat((both > 0.5).astype(np.int64), starts, axis=0) / np.sqrt(lengths)[:, None],
+            _logit(scores.document_lexical),
+        ],
+        axis=2,
+    )  # (documents x signals x OWN_FEATURES)
+    n_signals = both.shape[1]
+    # each signal's view of the others: the best-sentence scores of every signal but itself
+    others = best[:, [[j for j in range(n_signals) if j != k] for k in range(n_signals)]]
+    return np.concatenate([own, others], axis=2).astype(np.float32)
+
+
+def _top_two_mean(both: np.ndarray, starts: np.ndarray, lengths: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Per document and signal, the mean of its two best sentence scores (the one score of a
+    one-sentence document). The runner-up is the best once the first best sentence is set aside."""
+    document = np.repeat(np.arange(len(lengths)), lengths)
+    position = np.arange(len(both))[:, None]
+    first_best = np.where(both == best[document], position, len(both))
+    first_best = np.minimum.reduceat(first_best, starts, axis=0)
+    rest = np.where(position == first_best[document], -np.inf, both)
+    second = np.maximum.reduceat(rest, starts, axis=0)
+    pair = np.stack([np.where(lengths[:, None] > 1, second, best), best]).astype(both.dtype)
+    return np.where(lengths[:, None] > 1, pair.mean(axis=0), best)
 
 
 def fit_combiner(

@@ -68,6 +68,30 @@ def test_combiner_features_read_each_documents_own_sentences_and_the_other_signa
     np.testing.assert_allclose(features[0, 1, -1], best[0, 0])
 
 
+def _features_document_by_document(scores: stacking.FirstStageScores) -> np.ndarray:
+    """The combiner's inputs as their definition reads, one document at a time."""
+    logit = stacking._logit
+    rows = []
+    for i, (sem, lex, both) in enumerate(zip(*(scores.per_document(s) for s in (scores.sentence_semantic, scores.sentence_lexical, scores.sentence_scores)))):
+        best = logit(both.max(axis=0))
+        own = np.stack([logit(sem.max(axis=0)), logit(lex.max(axis=0)), logit(scores.document_semantic[i]), best,
+                        logit(np.sort(both, axis=0)[-2:].mean(axis=0)), (both > 0.5).sum(axis=0) / np.sqrt(len(both)),
+                        logit(scores.document_lexical[i])], axis=1)  # fmt: skip
+        others = np.stack([np.delete(best, k) for k in range(both.shape[1])])
+        rows.append(np.hstack([own, others]))
+    return np.array(rows, dtype=np.float32)
+
+
+def test_combiner_features_of_a_batch_are_each_documents_own_exactly():
+    rng = np.random.default_rng(3)
+    lengths = [1, 3, 2, 5, 1, 4]
+    semantic = rng.random((sum(lengths), 4)).astype(np.float32)
+    lexical = rng.random((sum(lengths), 4)).astype(np.float32)
+    semantic[1:3], lexical[1:3] = semantic[1], lexical[1]  # a tie for the best sentence
+    scores = stacking.FirstStageScores(semantic, lexical, lengths, rng.random((6, 4)), rng.random((6, 4)))
+    np.testing.assert_array_equal(stacking.document_features(scores), _features_document_by_document(scores))
+
+
 def test_combiner_learns_to_trust_the_score_that_separates_the_classes():
     rng = np.random.default_rng(1)
     informative = rng.normal(size=200)

@@ -11,7 +11,7 @@ import hashlib
 import re
 
 from undertow.documents import WRITTEN_BY_US, Document, normalised_for_identity, parse_date_reading
-from undertow.ingest.clean import clean_text, is_invisible_only
+from undertow.ingest.clean import clean_text, has_nothing_to_read
 from undertow.ingest.items import ReadOptions
 from undertow.ingest.thread import new_text
 
@@ -29,7 +29,7 @@ def build_document(fields: dict, options: ReadOptions) -> tuple[Document, list[s
     raw = fields.get("text")
     if isinstance(raw, str):
         readable = clean_text(raw)
-        if is_invisible_only(readable):
+        if has_nothing_to_read(readable):
             raise ValueError("text has no readable characters")
         text = new_text(readable, note=fields.get("source", "note") in WRITTEN_BY_US) or readable.strip()
         if len(text) > options.max_chars:

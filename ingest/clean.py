@@ -26,17 +26,26 @@ _REMOVABLE = re.compile(f"(?<=[ \\t]){_INVISIBLE}[ \\t]*|{_INVISIBLE}")
 _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85]")
 # Characters that render as blank but are letters or symbols, so clean_text keeps them;
 # a text made only of these still has nothing to read.
-_BLANK_LOOKING = dict.fromkeys(map(ord, "\u115f\u1160\u2800\u3164\uffa0"))
+_BLANK_LOOKING = "\u115f\u1160\u2800\u3164\uffa0"
+_READABLE = re.compile(f"[^\\s{_BLANK_LOOKING}]")
+# Most texts need neither substitution; the line-break controls are among _CONTROLS, so one
+# scan for an invisible character tells.
+_NEEDS_CLEANING = re.compile(_INVISIBLE)
 
 
 def clean_text(text: str) -> str:
     """NFC text without zero-width, bidi or control characters; line ends become '\\n'."""
-    text = _LINE_BREAKS.sub("\n", text)
-    text = _REMOVABLE.sub("", text)
+    if _NEEDS_CLEANING.search(text):
+        text = _LINE_BREAKS.sub("\n", text)
+        text = _REMOVABLE.sub("", text)
     return unicodedata.normalize("NFC", text)
 
 
 def is_invisible_only(text: str) -> bool:
     """True when nothing would be left to read once whitespace and invisible characters go."""
-    return not clean_text(text).translate(_BLANK_LOOKING).strip()
+    return has_nothing_to_read(clean_text(text))
 
+
+def has_nothing_to_read(cleaned: str) -> bool:
+    """is_invisible_only for text clean_text has already cleaned."""
+    return _READABLE.search(cleaned) is None

@@ -165,11 +165,11 @@ def embedding_only(texts: list[str], workers: int) -> dict[str, float]:
     pool = WorkerEmbedding(workers, local_embedder().name)
     try:
         batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
-        for future in [pool.submit(batch, [""] * len(batch)) for batch in batches[: 2 * workers]]:
-            pool.collect(future)  # every worker started and its model loaded, as in a long run
+        for futures in [pool.submit(batch, [""] * len(batch)) for batch in batches[: 2 * workers]]:
+            pool.collect(futures)  # every worker started and its model loaded, as in a long run
         started = time.perf_counter()
-        for future in [pool.submit(batch, [""] * len(batch)) for batch in batches]:
-            pool.collect(future)
+        for futures in [pool.submit(batch, [""] * len(batch)) for batch in batches]:
+            pool.collect(futures)
         many = len(texts) / (time.perf_counter() - started)
     finally:
         pool.close()

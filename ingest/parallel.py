@@ -59,6 +59,12 @@ def threads_per_worker(workers: int) -> int:
     return max(1, available_cores() // workers)
 
 
+# Documents a worker embeds at a time. A batch is written whole (one transaction, one vector
+# upsert: fewer, larger writes cost the vector index much less), but embedded in chunks spread
+# over the workers, so none waits while another embeds a whole batch.
+EMBED_CHUNK = 64
+
+
 class InlineEmbedding:
     """`--workers 1`: embed in this process when the batch is handed over."""
 
@@ -67,13 +73,13 @@ class InlineEmbedding:
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
 
-    def submit(self, texts: list[str], languages: list[str]) -> Future:
+    def submit(self, texts: list[str], languages: list[str]) -> list[Future]:
         future: Future = Future()
         future.set_result(embed_documents(texts, languages, self.embedder))
-        return future
+        return [future]
 
-    def collect(self, future: Future) -> list[Embedded]:
-        return future.result()
+    def collect(self, futures: list[Future]) -> list[Embedded]:
+        return [embedded for future in futures for embedded in future.result()]
 
     def close(self) -> None:
         pass
@@ -99,13 +105,16 @@ class WorkerEmbedding:
         # faster with two workers on two cores.
         self._own_threads = threadpool_limits(limits=1, user_api="blas")
 
-    def submit(self, texts: list[str], languages: list[str]) -> Future:
+    def submit(self, texts: list[str], languages: list[str]) -> list[Future]:
         with _worker_deaths():
-            return self._executor.submit(_embed_in_worker, texts, languages)
+            return [
+                self._executor.submit(_embed_in_worker, texts[start : start + EMBED_CHUNK], languages[start : start + EMBED_CHUNK])
+                for start in range(0, len(texts), EMBED_CHUNK)
+            ]
 
-    def collect(self, future: Future) -> list[Embedded]:
+    def collect(self, futures: list[Future]) -> list[Embedded]:
         with _worker_deaths():
-            return future.result()
+            return [embedded for future in futures for embedded in future.result()]
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -34,7 +34,10 @@ from undertow.store.home import Home
 from undertow.store.lock import exclusive
 from undertow.store.records import StoredDocument, utcnow
 
-BATCH_SIZE = 64
+# Documents checked, classified and stored together: one transaction and one vector upsert. The
+# vector index's cost per upsert call grows with its size, so 256 at a time cost its insert about
+# a third less CPU than 64 at 40,000 documents (README, Sizing).
+BATCH_SIZE = 256
 
 
 @dataclass
@@ -87,7 +90,7 @@ class _Batch:
 
     items: list[tuple[Document, str]]
     candidates: list[Document]
-    embedding: Future
+    embedding: list[Future]
     text_keys: dict[str, str]  # id -> Document.text_key, a digest of the whole text: made once
 
 

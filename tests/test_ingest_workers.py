@@ -96,6 +96,30 @@ def test_two_workers_store_exactly_what_one_process_stores(tmp_path):
     assert again_two.new == 0
 
 
+def test_a_batch_embedded_in_chunks_across_workers_is_stored_as_one_process_stores_it(tmp_path, monkeypatch):
+    from undertow.ingest import parallel
+
+    path, _ = tricky_export(tmp_path)
+    one, one_summary = ingest(tmp_path / "one", path, workers=1)
+    sent: list[int] = []
+    submit = parallel.ProcessPoolExecutor.submit
+
+    def counting(self, fn, texts, languages):
+        sent.append(len(texts))
+        return submit(self, fn, texts, languages)
+
+    monkeypatch.setattr(parallel, "EMBED_CHUNK", 3)
+    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", counting)
+    two, two_summary = ingest(tmp_path / "two", path, workers=2)
+    assert max(sent) == 3, "a batch of 8 was not split into chunks for the workers"
+    counts = ("read", "new", "updated", "skipped", "duplicates", "flagged")
+    assert {k: getattr(two_summary, k) for k in counts} == {k: getattr(one_summary, k) for k in counts}
+    rows_one, rows_two = stored(one), stored(two)
+    assert sorted(rows_two) == sorted(rows_one)
+    for doc_id, row in rows_one.items():
+        assert [rows_two[doc_id][c] for c in ("text", "language", "sentence_spans")] == [row[c] for c in ("text", "language", "sentence_spans")]
+
+
 def test_a_document_left_out_of_the_embedding_but_needed_at_the_write_is_embedded_there(tmp_path, monkeypatch):
     """What to embed is guessed ahead of the writes; the write decides. A guess that left out a
     document the store turns out to need (another home changed it meanwhile) must cost time only."""

@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     database_url: str | None = None
     embedding: str = Field(default="local", description="'local' (bundled multilingual model) or 'openai'")
-    ingest_batch: int = Field(default=64, ge=1, description="documents embedded and stored per transaction")
+    ingest_batch: int = Field(default=256, ge=1, description="documents embedded and stored per transaction")
     max_document_chars: int = Field(default=100_000, ge=1_000, description="longer texts are cut at a sentence end")
     llm: LLMSettings = Field(default_factory=LLMSettings)
 

@@ -193,14 +193,14 @@ def check_vector_store(settings: Settings, records: RecordStore | None, document
         if seen["count"] != expected:
             problems.append(f"{seen['count']} vectors for {expected} documents of {model}")
         if seen["not_found"]:
-            problems.append(f"a search by their own vector does not find {', '.join(seen['not_found'])}")
+            problems.append(f"the index holds no vector, or another one, for {', '.join(seen['not_found'])}")
         found.append(f"{seen['count']} vectors ({model})")
     if problems:
         writer = writer_now(settings.resolved_home) if settings.resolved_home.exists() else None
         if writer:  # vectors are written just before their batch's records: mid-run they differ
             return Check(name, SKIPPED, f"{where}: not compared, {writer} is writing to this home now; run `undertow doctor` when it has finished")
         return Check(name, PROBLEM, f"{where}: " + "; ".join(problems), REBUILD_FIX)
-    return Check(name, OK, f"{where}: {', '.join(found) or 'empty'}; counts match the record store, search finds known documents")
+    return Check(name, OK, f"{where}: {', '.join(found) or 'empty'}; counts match the record store, and known documents have their vectors")
 
 
 def _probes(records: RecordStore, model: str) -> list[tuple[str, list[float]]]:
@@ -268,14 +268,15 @@ def probe(request: dict) -> dict:
         collection = client.get_collection(name)
         count = collection.count()
         not_found = []
-        for doc_id, vector in request["probes"].get(model, []) if count else []:
-            # The nearest few, not the nearest one: two documents with the same words share a vector.
-            result = collection.query(
-                query_embeddings=np.asarray([vector], dtype=np.float32), n_results=min(5, count), include=["distances"]
-            )
-            distances = dict(zip(result["ids"][0], result["distances"][0]))
+        probes = dict(request["probes"].get(model, [])) if count else {}
+        # Read by id, not searched for: the graph a new store builds is never searched (store/vectors.py).
+        got = collection.get(ids=list(probes), include=["embeddings"]) if probes else {"ids": [], "embeddings": []}
+        stored = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        for doc_id, vector in probes.items():
+            expected = np.asarray(vector, dtype=np.float32)
+            held = stored.get(doc_id)
             # float16 storage moves a cosine by about 1e-3; a wrong vector is far further off.
-            if doc_id not in distances or distances[doc_id] > 0.02:
+            if held is None or 1.0 - float(held @ expected) / max(float(np.linalg.norm(held) * np.linalg.norm(expected)), 1e-12) > 0.02:
                 not_found.append(doc_id)
         answer[model] = {"exists": True, "count": count, "not_found": not_found}
     return answer

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -108,6 +109,20 @@ def test_deleted_vectors_are_reported_and_rebuilt_from_the_records_without_embed
         query = document_vector(embed_texts([text], embedder)[0])
         best_id, similarity = fresh.vectors.search(query, k=1)[0]
         assert best_id == f"d-{i:04d}" and similarity > 0.99
+
+
+def test_a_document_whose_vector_in_the_index_is_another_is_reported(ingested):
+    from undertow.settings import load_settings
+    from undertow.store.home import Home
+
+    home = Home(load_settings())
+    first = min(home.records.iter_documents(), key=lambda row: row["id"])  # the doctor looks up the first by id
+    held = home.vectors.collection.get(ids=[first["id"]], include=["embeddings", "metadatas"])
+    other = -np.asarray(held["embeddings"][0], dtype=np.float32)
+    home.vectors.collection.upsert(ids=[first["id"]], embeddings=[other], metadatas=held["metadatas"])
+    result = doctor("--json")
+    assert result.exit_code == 2, result.output
+    assert first["id"] in check(result, "vector store")["detail"]
 
 
 def test_a_garbled_index_is_reported_and_moved_aside_not_deleted(ingested):

@@ -251,12 +251,13 @@ class RecordStore:
 
     def accounts(self) -> list[dict]:
         """Accounts seen in documents: id, name and document count."""
-        d = schema.documents.c
-        query = select(d.account_id, func.max(d.account_name).label("account_name"), func.count().label("documents")).group_by(
-            d.account_id
-        )
         with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            return [dict(row._mapping) for row in conn.execute(self._accounts_query())]
+
+    @staticmethod
+    def _accounts_query():
+        d = schema.documents.c
+        return select(d.account_id, func.max(d.account_name).label("account_name"), func.count().label("documents")).group_by(d.account_id)
 
     # --- runs and failures --------------------------------------------------------------------
     def start_run(self, kind: str) -> int:

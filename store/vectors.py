@@ -16,11 +16,11 @@ import numpy as np
 
 
 # How Chroma builds its nearest-neighbour graph for a new collection. Every search Undertow makes
-# is within one account, and those are exact (`VectorStore.search`), so the graph is never read:
-# it is built as cheaply as Chroma allows. With Chroma's defaults (100 candidates, 16 links) its
-# insert became the largest part of what ingest does per document as a store grew: 1.2 ms of
-# CPU a vector at 150,000 documents even with 50 candidates, against about half that with these
-# (README, Sizing). A store made before keeps its own.
+# is within one account, and those are exact (`VectorStore.search`), so the graph is never read
+# and is built cheaply: 8 candidates and 4 links a vector. With Chroma's defaults (100 and 16)
+# its insert became the largest part of what ingest does per document as a store grew: 1.2 ms of
+# CPU a vector at 150,000 documents even with 50 candidates (README, Sizing). A store made
+# before keeps its own settings.
 INDEX_BUILD = {"hnsw:construction_ef": 8, "hnsw:M": 4}
 # Vectors read at a time in an exact search: a whole account's, unless it is very large.
 SEARCH_PAGE = 2000

@@ -157,6 +157,7 @@ def test_a_database_server_upgraded_in_place_is_said_once_with_what_it_means(pos
     with engine.begin() as conn:  # as release 0002 left it
         conn.exec_driver_sql("DROP TABLE account_reviews")
         conn.exec_driver_sql("ALTER TABLE score_snapshots DROP COLUMN account_name")
+        conn.exec_driver_sql("DROP INDEX ix_documents_account_names")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
     engine.dispose()
     with caplog.at_level("WARNING", logger="undertow.store.migrations"):

@@ -49,6 +49,16 @@ def test_documents_and_flags_read_back_as_written(record_url):
     assert [d["id"] for d in records.iter_documents(account_id="globex")] == ["b-1"]
 
 
+def test_the_list_of_accounts_is_read_from_an_index_not_from_the_documents(tmp_path):
+    records = RecordStore(f"sqlite:///{tmp_path / 'undertow.db'}")
+    records.save_documents([stored("a-1"), stored("a-2", text="Renewal in May."), stored("b-1", account="globex", text="All good.")])
+    assert sorted((a["account_id"], a["account_name"], a["documents"]) for a in records.accounts()) == [("acme", "Acme", 2), ("globex", "Globex", 1)]
+    with records.engine.connect() as conn:
+        query = str(records._accounts_query().compile(conn))
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+    assert "COVERING INDEX ix_documents_account_names" in plan, plan
+
+
 def test_a_new_version_replaces_the_document_and_its_flags(record_url):
     records = RecordStore(record_url)
     records.save_documents([stored("a-1", signals=("budget_pressure", "champion_departure"))])

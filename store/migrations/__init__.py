@@ -7,7 +7,7 @@ store at once take turns: the second finds the work done.
 
 A schema change is a new file in versions/ (tests/test_migrations.py fails until schema.py and
 the revisions agree, and that HEAD below names the newest). `alembic.command.revision(config(url),
-"what changed", autogenerate=True, rev_id="0004")` drafts the next one from a store at the head.
+"what changed", autogenerate=True, rev_id="0006")` drafts the next one from a store at the head.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 SCRIPTS = Path(__file__).parent
 # The newest revision in versions/, written out so that opening an up-to-date store reads one row
 # and imports nothing of Alembic (tests/test_migrations.py checks it against the scripts).
-HEAD = "0004"
+HEAD = "0005"
 
 
 def config(url: str | None = None, connection: Connection | None = None):

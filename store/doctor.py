@@ -253,7 +253,7 @@ def probe_main() -> None:
 
 
 def probe(request: dict) -> dict:
-    from undertow.store.vectors import collection_name
+    from undertow.store.vectors import collection_name, cosine_similarities
 
     client = _chroma_client(Path(request["path"]), request["url"])
     present = {collection.name for collection in client.list_collections()}
@@ -271,12 +271,11 @@ def probe(request: dict) -> dict:
         probes = dict(request["probes"].get(model, [])) if count else {}
         # Read by id, not searched for: the graph a new store builds is never searched (store/vectors.py).
         got = collection.get(ids=list(probes), include=["embeddings"]) if probes else {"ids": [], "embeddings": []}
-        stored = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        stored = dict(zip(got["ids"], got["embeddings"]))
         for doc_id, vector in probes.items():
-            expected = np.asarray(vector, dtype=np.float32)
             held = stored.get(doc_id)
             # float16 storage moves a cosine by about 1e-3; a wrong vector is far further off.
-            if held is None or 1.0 - float(held @ expected) / max(float(np.linalg.norm(held) * np.linalg.norm(expected)), 1e-12) > 0.02:
+            if held is None or 1.0 - float(cosine_similarities([held], vector)[0]) > 0.02:
                 not_found.append(doc_id)
         answer[model] = {"exists": True, "count": count, "not_found": not_found}
     return answer

@@ -46,6 +46,12 @@ def store_key(records_url: str) -> str:
     return hashlib.sha1(where.encode("utf-8")).hexdigest()[:10]
 
 
+def cosine_similarities(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The cosine of each row of `vectors` with `query` (a zero vector scores 0)."""
+    vectors, query = np.asarray(vectors, dtype=np.float32), np.asarray(query, dtype=np.float32)
+    return vectors @ query / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(query), 1e-12)
+
+
 def day_number(value: dt.datetime | None) -> int:
     """Dates as yyyymmdd integers: Chroma filters compare numbers, not strings."""
     return int(value.strftime("%Y%m%d")) if value else 0
@@ -160,15 +166,13 @@ class VectorStore:
         return [(doc_id, 1.0 - float(distance)) for doc_id, distance in zip(result["ids"][0], result["distances"][0])]
 
     def _exact(self, vector: np.ndarray, k: int, where: dict) -> list[tuple[str, float]]:
-        query = vector / max(float(np.linalg.norm(vector)), 1e-12)
         scored: list[tuple[float, str]] = []
         with self._reaching():
             for offset in itertools.count(0, SEARCH_PAGE):
                 page = self.collection.get(where=where, include=["embeddings"], limit=SEARCH_PAGE, offset=offset)
                 if not page["ids"]:
                     break
-                vectors = np.asarray(page["embeddings"], dtype=np.float32)
-                similarity = vectors @ query / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
+                similarity = cosine_similarities(page["embeddings"], vector)
                 scored = sorted(scored + list(zip(similarity.tolist(), page["ids"])), key=lambda hit: (-hit[0], hit[1]))[:k]
                 if len(page["ids"]) < SEARCH_PAGE:
                     break
